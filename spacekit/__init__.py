@@ -1,0 +1,56 @@
+"""spacekit: one interface for every "spaces" API.
+
+    import spacekit
+
+    with spacekit.connect() as store:          # the embedded local store
+        space = store.create(name="test")
+        for space in store.list(query="te"):
+            print(space.id, space.name)
+
+Plugin authors: see ``spacekit.plugin``. Tests: see ``spacekit.testing``.
+"""
+
+from ._connect import connect, connect_async
+from ._errors import (
+    AuthenticationError,
+    ConfigError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ProtocolError,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    SpacekitError,
+    Unsupported,
+    ValidationError,
+)
+from ._model import Capability, Principal, Space, SpaceKind, SpaceToken, Subspace
+from ._store import AsyncSpaceStore, SpaceStore
+from ._version import __version__
+
+__all__ = [
+    "AsyncSpaceStore",
+    "AuthenticationError",
+    "Capability",
+    "ConfigError",
+    "Conflict",
+    "NotFound",
+    "PermissionDenied",
+    "Principal",
+    "ProtocolError",
+    "ProviderError",
+    "ProviderUnavailable",
+    "RateLimited",
+    "Space",
+    "SpaceKind",
+    "SpaceStore",
+    "SpaceToken",
+    "SpacekitError",
+    "Subspace",
+    "Unsupported",
+    "ValidationError",
+    "__version__",
+    "connect",
+    "connect_async",
+]

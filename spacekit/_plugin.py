@@ -1,0 +1,267 @@
+"""The plugin seam: what a provider plugin gives spacekit, and what it is given.
+
+A plugin registers one ``Plugin`` object in the entry-point group
+``spacekit.providers``. Remote providers do not write stores: they describe their
+API as a ``Provider``, a sans-I/O object whose operations are generators. An
+operation yields a ``Request`` and is sent back the ``Response``; a listing may
+also yield ``Space`` objects, which reach the caller one at a time::
+
+    def get(self, space_id):
+        response = yield Request("GET", f"/v1/spaces/{quote_id(space_id)}/")
+        return parse_space(response.json())
+
+The HTTP engine runs the same generator over ``httpx.Client`` or
+``httpx.AsyncClient``, so sync and async share every line of provider logic. The
+engine owns authentication headers, timeouts, retries, rate limits and redaction.
+A response with status >= 400 is turned into an error by ``Provider.error`` and
+thrown into the generator (which may catch it, say to treat 404 as "absent").
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Generator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import attrs
+
+from ._errors import ConfigError, ProtocolError, SpacekitError, error_for_status
+from ._model import Capability, Space, SpaceToken
+
+if TYPE_CHECKING:
+    from ._store import AsyncSpaceStore, SpaceStore
+    from .testing._emulator import Emulator
+
+T = TypeVar("T")
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+@attrs.frozen
+class Setting:
+    """One setting a plugin accepts, from keywords, the environment or the config file."""
+
+    name: str
+    kind: type = str
+    default: Any = None
+    required: bool = False
+    secret: bool = False
+    help: str = ""
+    #: False for values only a program can give (an httpx transport, say)
+    configurable: bool = True
+
+
+@attrs.frozen
+class Request:
+    """What an operation wants sent. ``path`` is relative to the base URL (ids in it
+    encoded with ``quote_id``) or an absolute URL; ``json`` None means no body."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] = attrs.field(factory=dict)
+    json: Any = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    #: False for requests that must not carry the store's credentials (a token exchange)
+    authenticated: bool = True
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method.upper() in IDEMPOTENT
+
+
+@attrs.frozen
+class Response:
+    """What came back, decoded lazily."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    request: Request
+    provider: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body as JSON; an unreadable body is a ``ProtocolError``."""
+        try:
+            return json.loads(self.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise self.protocol_error(f"the response is not valid JSON ({exc.__class__.__name__})") from None
+
+    def protocol_error(self, message: str) -> ProtocolError:
+        """A ``ProtocolError`` about this response, for a body of the wrong shape."""
+        return ProtocolError(
+            f"{self.request.method} {self.request.path.split('?')[0]}: {message}",
+            provider=self.provider,
+            status=self.status,
+            body=self.text,
+        )
+
+
+Operation = Generator[Request, Response, T]
+"""An operation: yields requests, is sent their responses, returns its result."""
+
+ListOperation = Generator[Request | Space, Response | None, None]
+"""A listing: yields requests (sent their responses) and spaces (sent None)."""
+
+
+class Provider(abc.ABC):
+    """A remote provider's API, described without doing any I/O.
+
+    Subclasses set the class attributes and write the operations their
+    ``capabilities`` promise; the engine never calls an operation outside them.
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+    default_base_url: ClassVar[str]
+    #: provider settings beyond the engine's (credentials, other URLs)
+    settings: ClassVar[Mapping[str, Setting]] = {}
+    writable_fields: ClassVar[frozenset[str]] = frozenset({"name"})
+    list_options: ClassVar[frozenset[str]] = frozenset()
+    create_options: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.config = dict(settings)
+        self.base_url: str = settings["base_url"]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.base_url}>"
+
+    # -- authentication -------------------------------------------------------------
+
+    def headers(self) -> Mapping[str, str]:
+        """Headers for every authenticated request (the credential, usually)."""
+        return {}
+
+    def secrets(self) -> Iterable[str]:
+        """Every secret value the engine must scrub from errors and logs."""
+        return [
+            str(v) for k, v in self.config.items() if v and k in self.settings and self.settings[k].secret
+        ]
+
+    def needs_authentication(self) -> bool:
+        """True when ``authenticate`` must run before the next request."""
+        return False
+
+    def authenticate(self) -> Operation[None]:
+        """Obtain credentials (a token exchange). The engine runs at most one at a time."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def forget_authentication(self) -> bool:
+        """Called after a 401: drop cached credentials; True if ``authenticate`` may help."""
+        return False
+
+    # -- errors -----------------------------------------------------------------------
+
+    def error(self, response: Response) -> SpacekitError:
+        """The error for a response with status >= 400. Override to read the body."""
+        return error_for_status(
+            response.status,
+            f"{response.request.method} {response.request.path.split('?')[0]} failed",
+            provider=self.name,
+            body=response.text,
+            request_id=response.headers.get("x-request-id"),
+        )
+
+    # -- operations -------------------------------------------------------------------
+
+    def list(self, query: str | None, options: Mapping[str, Any]) -> ListOperation:
+        raise NotImplementedError
+
+    def get(self, space_id: str) -> Operation[Space]:
+        raise NotImplementedError
+
+    def create(self, name: str, description: str | None, options: Mapping[str, Any]) -> Operation[Space]:
+        raise NotImplementedError
+
+    def update(self, space_id: str, changes: Mapping[str, Any]) -> Operation[Space]:
+        raise NotImplementedError
+
+    def delete(self, space_id: str) -> Operation[None]:
+        raise NotImplementedError
+
+    def create_token(self, space_id: str, permanent: bool) -> Operation[SpaceToken]:
+        raise NotImplementedError
+
+
+class Plugin(abc.ABC):
+    """What the entry point ``spacekit.providers`` names: a factory of stores."""
+
+    name: str
+    summary: str = ""
+    capabilities: frozenset[Capability] = frozenset()
+    settings: Mapping[str, Setting] = {}
+
+    @abc.abstractmethod
+    def open(self, settings: Mapping[str, Any]) -> SpaceStore:
+        """A store from checked settings (see ``check_settings``)."""
+
+    @abc.abstractmethod
+    def open_async(self, settings: Mapping[str, Any]) -> AsyncSpaceStore:
+        """The asynchronous store from the same settings."""
+
+    def emulator(self) -> Emulator | None:
+        """A fresh emulator of this provider's API, where the plugin ships one."""
+        return None
+
+    def check_settings(self, values: Mapping[str, Any], *, where: str = "") -> dict[str, Any]:
+        """Coerce and complete settings; unknown, mistyped or missing ones are a ``ConfigError``."""
+        return check_settings(self.settings, values, provider=self.name, where=where)
+
+
+def check_settings(
+    schema: Mapping[str, Setting], values: Mapping[str, Any], *, provider: str, where: str = ""
+) -> dict[str, Any]:
+    """Check ``values`` against ``schema``: the one place settings are validated."""
+    prefix = f"{where}: " if where else ""
+    unknown = sorted(set(values) - set(schema))
+    if unknown:
+        known = ", ".join(sorted(k for k, s in schema.items() if s.configurable))
+        raise ConfigError(
+            f"{prefix}unknown setting {unknown[0]!r} for provider {provider!r} (known: {known})"
+        )
+    result: dict[str, Any] = {}
+    for key, setting in schema.items():
+        value = values.get(key, setting.default)
+        if value is None:
+            if setting.required:
+                raise ConfigError(f"{prefix}provider {provider!r} needs the setting {key!r}")
+            result[key] = None
+            continue
+        result[key] = _coerce(setting, value, f"{prefix}setting {key!r}")
+    return result
+
+
+def _coerce(setting: Setting, value: Any, label: str) -> Any:
+    kind = setting.kind
+    if kind is object or (isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if kind is bool and text.lower() in (
+                "1",
+                "true",
+                "yes",
+                "on",
+                "0",
+                "false",
+                "no",
+                "off",
+            ):
+                return text.lower() in ("1", "true", "yes", "on")
+            if kind is int:
+                return int(text)
+            if kind is float:
+                return float(text)
+        except ValueError:
+            pass
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    shown = "<hidden>" if setting.secret else repr(value)
+    raise ConfigError(f"{label} must be a {kind.__name__}, got {shown}")

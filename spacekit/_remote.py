@@ -1,0 +1,131 @@
+"""Stores for remote providers: a ``Provider`` description run by the HTTP engine.
+
+``RemotePlugin(MyProvider)`` is all a remote plugin registers; it checks settings
+(the engine's and the provider's), and opens a ``RemoteStore`` or
+``AsyncRemoteStore`` that validates input, checks capabilities, and hands each
+operation to the engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._engine import ENGINE_SETTINGS, AsyncEngine, SyncEngine
+from ._model import Space, SpaceToken
+from ._plugin import Plugin, Provider, Setting
+from ._store import AsyncSpaceStore, SpaceStore
+from ._validate import check_base_url
+
+if TYPE_CHECKING:
+    from .testing._emulator import Emulator
+
+
+class _RemoteMixin:
+    def _describe(self, provider: Provider) -> None:
+        self.provider = provider.name
+        self.capabilities = provider.capabilities
+        self.writable_fields = provider.writable_fields
+        self.list_options = provider.list_options
+        self.create_options = provider.create_options
+        self.location = provider.base_url
+
+
+class RemoteStore(_RemoteMixin, SpaceStore):
+    """A ``SpaceStore`` over a remote provider's API."""
+
+    def __init__(self, provider: Provider) -> None:
+        self._describe(provider)
+        self._provider = provider
+        self._engine = SyncEngine(provider)
+
+    def _list(self, query: str | None, options: Mapping[str, Any]) -> Iterator[Space]:
+        return self._engine.iterate(self._provider.list(query, options))
+
+    def _get(self, space_id: str) -> Space:
+        return self._engine.run(self._provider.get(space_id))
+
+    def _create(self, name: str, description: str | None, options: Mapping[str, Any]) -> Space:
+        return self._engine.run(self._provider.create(name, description, options))
+
+    def _update(self, space_id: str, changes: Mapping[str, Any]) -> Space:
+        return self._engine.run(self._provider.update(space_id, changes))
+
+    def _delete(self, space_id: str) -> None:
+        self._engine.run(self._provider.delete(space_id))
+
+    def _create_token(self, space_id: str, permanent: bool) -> SpaceToken:
+        return self._engine.run(self._provider.create_token(space_id, permanent))
+
+    def _close(self) -> None:
+        self._engine.close()
+
+
+class AsyncRemoteStore(_RemoteMixin, AsyncSpaceStore):
+    """An ``AsyncSpaceStore`` over a remote provider's API."""
+
+    def __init__(self, provider: Provider) -> None:
+        self._describe(provider)
+        self._provider = provider
+        self._engine = AsyncEngine(provider)
+
+    def _list(self, query: str | None, options: Mapping[str, Any]) -> AsyncIterator[Space]:
+        return self._engine.iterate(self._provider.list(query, options))
+
+    async def _get(self, space_id: str) -> Space:
+        return await self._engine.run(self._provider.get(space_id))
+
+    async def _create(self, name: str, description: str | None, options: Mapping[str, Any]) -> Space:
+        return await self._engine.run(self._provider.create(name, description, options))
+
+    async def _update(self, space_id: str, changes: Mapping[str, Any]) -> Space:
+        return await self._engine.run(self._provider.update(space_id, changes))
+
+    async def _delete(self, space_id: str) -> None:
+        await self._engine.run(self._provider.delete(space_id))
+
+    async def _create_token(self, space_id: str, permanent: bool) -> SpaceToken:
+        return await self._engine.run(self._provider.create_token(space_id, permanent))
+
+    async def _close(self) -> None:
+        await self._engine.close()
+
+
+class RemotePlugin(Plugin):
+    """The plugin object for a remote provider: ``plugin = RemotePlugin(MyProvider, ...)``.
+
+    ``emulator`` names the provider's emulator class as ``"module:Class"``; it is
+    imported only when an emulator is asked for.
+    """
+
+    def __init__(self, provider: type[Provider], *, summary: str = "", emulator: str | None = None) -> None:
+        self.provider_class = provider
+        self.name = provider.name
+        self.summary = summary
+        self.capabilities = provider.capabilities
+        base = Setting("base_url", default=provider.default_base_url, help="the API root")
+        self.settings = {**ENGINE_SETTINGS, "base_url": base, **provider.settings}
+        self._emulator = emulator
+
+    def check_settings(self, values: Mapping[str, Any], *, where: str = "") -> dict[str, Any]:
+        settings = super().check_settings(values, where=where)
+        insecure = bool(settings.get("allow_insecure_http"))
+        for key, value in settings.items():
+            if key.endswith("_url") and value is not None:
+                label = f"{where}: {key}" if where else key
+                settings[key] = check_base_url(value, setting=label, allow_insecure_http=insecure)
+        return settings
+
+    def open(self, settings: Mapping[str, Any]) -> SpaceStore:
+        return RemoteStore(self.provider_class(self.check_settings(settings)))
+
+    def open_async(self, settings: Mapping[str, Any]) -> AsyncSpaceStore:
+        return AsyncRemoteStore(self.provider_class(self.check_settings(settings)))
+
+    def emulator(self) -> Emulator | None:
+        if not self._emulator:
+            return None
+        module, _, attr = self._emulator.partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+        return cls()  # type: ignore[no-any-return]

@@ -1,0 +1,53 @@
+"""The public API for provider plugins.
+
+A remote plugin writes a ``Provider`` (its API, described without I/O) and
+registers ``RemotePlugin(ThatProvider)`` in the entry-point group
+``spacekit.providers``. A plugin imports from here and from ``spacekit``, never from
+spacekit's private modules.
+"""
+
+from ._engine import RateLimiter, parse_retry_after
+from ._errors import error_for_status, field_errors
+from ._model import parse_datetime
+from ._plugin import (
+    IDEMPOTENT,
+    ListOperation,
+    Operation,
+    Plugin,
+    Provider,
+    Request,
+    Response,
+    Setting,
+    check_settings,
+)
+from ._redact import redact
+from ._remote import AsyncRemoteStore, RemotePlugin, RemoteStore
+from ._store import UNSET
+from ._validate import check_base_url, check_description, check_id, check_name, quote_id
+
+__all__ = [
+    "IDEMPOTENT",
+    "UNSET",
+    "AsyncRemoteStore",
+    "ListOperation",
+    "Operation",
+    "Plugin",
+    "Provider",
+    "RateLimiter",
+    "RemotePlugin",
+    "RemoteStore",
+    "Request",
+    "Response",
+    "Setting",
+    "check_base_url",
+    "check_description",
+    "check_id",
+    "check_name",
+    "check_settings",
+    "error_for_status",
+    "field_errors",
+    "parse_datetime",
+    "parse_retry_after",
+    "quote_id",
+    "redact",
+]
