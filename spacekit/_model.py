@@ -91,6 +91,14 @@ class Subspace:
     is_admin: bool | None = None
 
 
+def _principals(value: Iterable[Principal]) -> tuple[Principal, ...]:
+    return tuple(value)
+
+
+def _subspaces(value: Iterable[Subspace]) -> tuple[Subspace, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Space:
     """One space, normalized. ``raw`` keeps the provider's payload, untouched."""
@@ -101,8 +109,8 @@ class Space:
     kind: SpaceKind = SpaceKind.WORKSPACE
     description: str | None = None
     owner: str | None = None
-    admins: tuple[Principal, ...] = attrs.field(default=(), converter=tuple)
-    subspaces: tuple[Subspace, ...] = attrs.field(default=(), converter=tuple)
+    admins: tuple[Principal, ...] = attrs.field(default=(), converter=_principals)
+    subspaces: tuple[Subspace, ...] = attrs.field(default=(), converter=_subspaces)
     image_url: str | None = None
     is_admin: bool | None = None
     created_at: datetime | None = attrs.field(default=None, converter=_utc)

@@ -1,0 +1,419 @@
+"""The emulator kit: stateful fakes of provider APIs, with fault injection.
+
+An ``Emulator`` subclass implements one provider's API in ``handle`` (an
+``httpx.Request`` in, an ``httpx.Response`` out), usually with a ``Router``. The
+kit gives every emulator the rest, in one implementation shared by both modes:
+
+- in-process: ``emulator.transport`` is an httpx transport (sync and async), no
+  sockets; ``emulator.connect()`` opens a spacekit store wired to it;
+- on loopback: ``with emulator.serve() as base_url:`` runs a threaded HTTP/1.1
+  server (keep-alive, TCP_NODELAY) until the block ends;
+- a request log (``emulator.requests``), a movable clock (``emulator.clock``), and
+  faults (``emulator.faults``): statuses for the next N matching requests, 429 with
+  ``Retry-After``, latency, dropped connections before or after the write is
+  committed, malformed or truncated bodies, and a requests-per-second limit.
+
+State changes happen under ``emulator.lock``, so a served emulator is safe under
+concurrent clients.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import json
+import math
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qsl, unquote
+
+import attrs
+import httpx
+
+if TYPE_CHECKING:
+    from .._store import AsyncSpaceStore, SpaceStore
+
+IN_PROCESS_URL = "http://localhost"
+"""The base URL stores use for an in-process emulator (no socket is opened)."""
+
+Handler = Callable[..., httpx.Response]
+
+
+def json_response(status: int, data: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    """A response with a JSON body (``None`` gives an empty body)."""
+    content = b"" if data is None else json.dumps(data).encode()
+    all_headers = {"Content-Type": "application/json"} if data is not None else {}
+    all_headers.update(headers or {})
+    return httpx.Response(status, headers=all_headers, content=content)
+
+
+@attrs.frozen
+class LoggedRequest:
+    """One request as the emulator saw it: the raw (still encoded) path and query."""
+
+    method: str
+    path: str
+    query: str
+    headers: httpx.Headers
+    body: bytes
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(parse_qsl(self.query, keep_blank_values=True))
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class Clock:
+    """The emulator's idea of now; tests move it forward to expire tokens."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.time(), UTC)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@attrs.define
+class _Fault:
+    kind: str  # "status", "drop", "drop_after_commit", "malformed"
+    remaining: int
+    method: str | None
+    path: re.Pattern[str] | None
+    status: int = 500
+    body: bytes = b""
+    headers: dict[str, str] = attrs.field(factory=dict)
+
+    def matches(self, request: LoggedRequest) -> bool:
+        if self.method and request.method != self.method.upper():
+            return False
+        return not (self.path and not self.path.search(request.path))
+
+
+class Faults:
+    """Faults to inject; each applies to the next ``times`` matching requests.
+
+    ``method`` and ``path`` (a regular expression searched in the raw path) narrow
+    which requests a fault hits.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[_Fault] = []
+        self.latency = 0.0
+        self.rate_limit: float | None = None
+        self._window = (0, 0)
+
+    def _add(self, kind: str, times: int, method: str | None, path: str | None, **kw: Any) -> None:
+        pattern = re.compile(path) if path else None
+        with self._lock:
+            self._queue.append(_Fault(kind, times, method, pattern, **kw))
+
+    def fail(
+        self,
+        status: int = 503,
+        times: int = 1,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        body: bytes | str = b'{"message": "injected fault"}',
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer ``status`` with ``body`` instead of handling the request."""
+        data = body.encode() if isinstance(body, str) else body
+        self._add("status", times, method, path, status=status, body=data, headers=dict(headers or {}))
+
+    def throttle(
+        self,
+        times: int = 1,
+        retry_after: float | str = 1,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer 429 with ``Retry-After`` (seconds, or an HTTP date string)."""
+        value = retry_after if isinstance(retry_after, str) else _seconds(retry_after)
+        self.fail(429, times, method=method, path=path, headers={"Retry-After": value})
+
+    def drop(
+        self,
+        times: int = 1,
+        *,
+        after_commit: bool = False,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Close the connection without answering; ``after_commit`` handles the
+        request first (the write happens, the client never learns it)."""
+        self._add("drop_after_commit" if after_commit else "drop", times, method, path)
+
+    def malformed(
+        self,
+        times: int = 1,
+        *,
+        body: bytes = b"<html><body>Bad Gateway</body></html>",
+        truncate: bool = False,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Handle the request but replace its body: ``body``, or the real body cut in half."""
+        self._add("malformed", times, method, path, body=b"" if truncate else body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self.latency = 0.0
+            self.rate_limit = None
+
+    def take(self, request: LoggedRequest) -> _Fault | None:
+        """The first fault matching ``request``, counted as used."""
+        with self._lock:
+            for fault in self._queue:
+                if fault.matches(request):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._queue.remove(fault)
+                    return fault
+        return None
+
+    def over_limit(self) -> float | None:
+        """Seconds until the current one-second window ends, if its quota is spent."""
+        if not self.rate_limit:
+            return None
+        now = time.monotonic()
+        second = int(now)
+        with self._lock:
+            start, count = self._window
+            if start != second:
+                start, count = second, 0
+            if count >= self.rate_limit:
+                self._window = (start, count)
+                return second + 1 - now
+            self._window = (start, count + 1)
+        return None
+
+
+def _seconds(value: float) -> str:
+    return str(max(1, math.ceil(value)))
+
+
+class Dropped(Exception):
+    """The emulator closes the connection instead of answering."""
+
+
+class Router:
+    """Routes by method and a regular expression on the raw path; the named groups
+    are percent-decoded and passed to the handler as keywords."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+
+    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self._routes.append((method.upper(), re.compile(pattern), handler))
+            return handler
+
+        return register
+
+    def dispatch(self, owner: Any, request: httpx.Request) -> httpx.Response | None:
+        """The handler's response; None if no route matches the path; 405 for a wrong method."""
+        path = request.url.raw_path.split(b"?", 1)[0].decode("ascii")
+        allowed = []
+        for method, pattern, handler in self._routes:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            if method != request.method:
+                allowed.append(method)
+                continue
+            params = {k: unquote(v) for k, v in match.groupdict().items()}
+            return handler(owner, request, **params)
+        if allowed:
+            return json_response(405, {"message": "method not allowed"}, {"Allow": ", ".join(allowed)})
+        return None
+
+
+class Emulator(abc.ABC):
+    """A stateful fake of one provider's API. Subclasses write ``handle`` and
+    ``connect_settings``; the kit runs them in-process or on a loopback port."""
+
+    provider: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.requests: list[LoggedRequest] = []
+        self.faults = Faults()
+        self.clock = Clock()
+
+    @abc.abstractmethod
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request of the provider's API (called under ``self.lock``)."""
+
+    @abc.abstractmethod
+    def connect_settings(self, base_url: str) -> dict[str, Any]:
+        """The settings a spacekit store needs to talk to this emulator at ``base_url``."""
+
+    # -- the shared core of both modes ----------------------------------------------
+
+    def dispatch(self, request: httpx.Request) -> httpx.Response:
+        """Log, apply faults and the rate limit, and handle; ``Dropped`` means hang up."""
+        raw = request.url.raw_path.decode("ascii")
+        path, _, query = raw.partition("?")
+        logged = LoggedRequest(request.method, path, query, request.headers, request.content)
+        with self.lock:
+            self.requests.append(logged)
+        wait = self.faults.over_limit()
+        if wait is not None:
+            return json_response(429, {"message": "rate limit exceeded"}, {"Retry-After": _seconds(wait)})
+        fault = self.faults.take(logged)
+        if fault is not None and fault.kind == "status":
+            return httpx.Response(fault.status, headers=fault.headers, content=fault.body)
+        if fault is not None and fault.kind == "drop":
+            raise Dropped
+        response = self._handle_safely(request)
+        if fault is not None and fault.kind == "drop_after_commit":
+            raise Dropped
+        if fault is not None and fault.kind == "malformed":
+            body = fault.body or response.content[: len(response.content) // 2]
+            return httpx.Response(
+                response.status_code, headers={"Content-Type": "application/json"}, content=body
+            )
+        return response
+
+    def _handle_safely(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            try:
+                response = self.handle(request)
+            except Exception as exc:  # an emulator bug must answer 500, not kill the server
+                return json_response(500, {"message": f"emulator error: {type(exc).__name__}: {exc}"})
+        response.read()
+        return response
+
+    # -- in-process -------------------------------------------------------------------
+
+    @property
+    def transport(self) -> EmulatorTransport:
+        """An httpx transport (sync and async) answering from this emulator."""
+        return EmulatorTransport(self)
+
+    def connect(self, **overrides: Any) -> SpaceStore:
+        """A spacekit store talking to this emulator in-process."""
+        from .._connect import connect
+
+        settings = {**self.connect_settings(IN_PROCESS_URL), "transport": self.transport, **overrides}
+        return connect(self.provider, **settings)
+
+    def connect_async(self, **overrides: Any) -> AsyncSpaceStore:
+        """An async spacekit store talking to this emulator in-process."""
+        from .._connect import connect_async
+
+        settings = {**self.connect_settings(IN_PROCESS_URL), "transport": self.transport, **overrides}
+        return connect_async(self.provider, **settings)
+
+    # -- on a loopback port ----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def serve(self, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
+        """Serve this emulator on ``host:port`` (0 picks a free port); yields the base URL."""
+        server = _Server((host, port), _handler_for(self))
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        try:
+            yield f"http://{host}:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+
+class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Both httpx transport interfaces over one emulator; a drop is a
+    ``RemoteProtocolError``, as a real client would see it."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        if self.emulator.faults.latency:
+            time.sleep(self.emulator.faults.latency)
+        return self._answer(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        if self.emulator.faults.latency:
+            await asyncio.sleep(self.emulator.faults.latency)
+        return self._answer(request)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = self.emulator.dispatch(request)
+        except Dropped:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None
+        return httpx.Response(response.status_code, headers=response.headers, content=response.content)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
+    class _Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = f"spacekit-emulator-{emulator.provider}"
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in one write, and without Nagle's delay.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return None
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            address: Any = self.server.server_address
+            host, port = address[0], address[1]
+            request = httpx.Request(
+                self.command,
+                f"http://{host!s}:{port}{self.path}",
+                headers=[(k, v) for k, v in self.headers.items()],
+                content=body,
+            )
+            if emulator.faults.latency:
+                time.sleep(emulator.faults.latency)
+            try:
+                response = emulator.dispatch(request)
+            except Dropped:
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            lines = [f"HTTP/1.1 {response.status_code} {response.reason_phrase}"]
+            skip = {"content-length", "transfer-encoding", "connection"}
+            lines += [f"{k}: {v}" for k, v in response.headers.items() if k.lower() not in skip]
+            lines.append(f"Content-Length: {len(response.content)}")
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            self.wfile.write(head + response.content)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+    return _Handler
