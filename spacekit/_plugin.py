@@ -160,9 +160,11 @@ class Provider(abc.ABC):
 
     def error(self, response: Response) -> SpacekitError:
         """The error for a response with status >= 400. Override to read the body."""
+        detail = _detail(response)
         return error_for_status(
             response.status,
-            f"{response.request.method} {response.request.path.split('?')[0]} failed",
+            f"{response.request.method} {response.request.path.split('?')[0]} failed"
+            + (f": {detail}" if detail else ""),
             provider=self.name,
             body=response.text,
             request_id=response.headers.get("x-request-id"),
@@ -187,6 +189,19 @@ class Provider(abc.ABC):
 
     def create_token(self, space_id: str, permanent: bool) -> Operation[SpaceToken]:
         raise NotImplementedError
+
+
+def _detail(response: Response) -> str:
+    """The provider's own words from an error body, where it uses a common key."""
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if isinstance(body, dict):
+        for key in ("message", "msg", "detail", "error"):
+            if isinstance(body.get(key), str):
+                return str(body[key])[:300]
+    return ""
 
 
 class Plugin(abc.ABC):

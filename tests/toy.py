@@ -71,7 +71,9 @@ class ToyEmulator(Emulator):
         return {"token": TOKEN, "base_url": base_url}
 
     def open(self, **overrides: Any) -> Any:
-        return plugin.open({**self.connect_settings("http://localhost"), "transport": self.transport, **overrides})
+        return plugin.open(
+            {**self.connect_settings("http://localhost"), "transport": self.transport, **overrides}
+        )
 
     def open_async(self, **overrides: Any) -> Any:
         settings = {**self.connect_settings("http://localhost"), "transport": self.transport, **overrides}

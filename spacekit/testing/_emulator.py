@@ -258,6 +258,7 @@ class Emulator(abc.ABC):
         self.requests: list[LoggedRequest] = []
         self.faults = Faults()
         self.clock = Clock()
+        self.connections = 0  # connections accepted while served on loopback
 
     @abc.abstractmethod
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -383,6 +384,8 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             super().setup()
             # Headers and body go out in one write, and without Nagle's delay.
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with emulator.lock:
+                emulator.connections += 1
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return None
