@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import attrs
 import pytest
@@ -40,8 +40,8 @@ def test_to_dict_round_trips_through_json() -> None:
 
 
 def test_datetimes_are_aware_utc() -> None:
-    assert FULL.created_at is not None and FULL.created_at.tzinfo == timezone.utc
-    assert FULL.updated_at == datetime(2023, 3, 28, 8, 0, tzinfo=timezone.utc)
+    assert FULL.created_at is not None and FULL.created_at.tzinfo == UTC
+    assert FULL.updated_at == datetime(2023, 3, 28, 8, 0, tzinfo=UTC)
 
 
 def test_space_is_frozen_and_raw_is_read_only() -> None:
@@ -89,10 +89,10 @@ def test_token_key_never_shows_in_repr() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("2023-03-28T09:11:17", datetime(2023, 3, 28, 9, 11, 17, tzinfo=timezone.utc)),
-        ("2023-03-28T09:11:17Z", datetime(2023, 3, 28, 9, 11, 17, tzinfo=timezone.utc)),
-        ("2023-03-28T09:11:17+00:00", datetime(2023, 3, 28, 9, 11, 17, tzinfo=timezone.utc)),
-        ("2023-03-28T11:11:17.5+02:00", datetime(2023, 3, 28, 9, 11, 17, 500000, tzinfo=timezone.utc)),
+        ("2023-03-28T09:11:17", datetime(2023, 3, 28, 9, 11, 17, tzinfo=UTC)),
+        ("2023-03-28T09:11:17Z", datetime(2023, 3, 28, 9, 11, 17, tzinfo=UTC)),
+        ("2023-03-28T09:11:17+00:00", datetime(2023, 3, 28, 9, 11, 17, tzinfo=UTC)),
+        ("2023-03-28T11:11:17.5+02:00", datetime(2023, 3, 28, 9, 11, 17, 500000, tzinfo=UTC)),
         (None, None),
         ("", None),
     ],
@@ -109,7 +109,7 @@ texts = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)
     description=st.none() | texts,
     kind=st.sampled_from(SpaceKind),
     admins=st.lists(st.builds(Principal, st.sampled_from(["user", "group"]), texts), max_size=3),
-    when=st.none() | st.datetimes(timezones=st.just(timezone.utc)),
+    when=st.none() | st.datetimes(timezones=st.just(UTC)),
     raw=st.dictionaries(texts, st.none() | st.integers() | texts, max_size=4),
 )
 def test_any_space_round_trips(
