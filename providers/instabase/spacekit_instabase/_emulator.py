@@ -1,0 +1,164 @@
+"""A strict, stateful emulator of the Instabase Space and Organization v1 APIs.
+
+Written from ``providers.md`` and the Space API documentation, for one caller
+(``alice``, with the token of ``connect_settings``). It starts with the two spaces
+of the documentation's example and answers:
+
+- ``GET /api/v1/spaces/list``: the four flags ``get_profiles``, ``get_repos``,
+  ``get_admins`` and ``get_admin_spaces_only`` (``true``/``True``/``false``/``False``;
+  any other value, or any other parameter, is an error). Keys a flag did not ask
+  for are absent: profiles give ``full_name``, ``description`` and
+  ``profile_photo_url`` (only when set); admins give ``admins`` and, in each repo,
+  ``is_admin``; repos give ``repos``. The admin-only view keeps spaces the caller
+  administers or where it administers a repo.
+- ``POST /api/v1/organizations/<org_name>`` with ``{"display_name", "description"}``:
+  a name outside 3-100 letters, digits, underscores, an existing handle (compared
+  case-insensitively), or another body is refused.
+
+Failures follow the documented convention: HTTP 200 with ``{"status": "ERROR",
+"msg": ...}``. Every body is valid JSON (the documentation's examples are not).
+
+Whether a bad token gets HTTP 401 or 200+ERROR is not published: set
+``bad_token_status`` to 401 or 200 (the default, the v1 convention); both carry
+the ERROR envelope.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+
+from spacekit.testing import Emulator, Router, json_response
+
+TOKEN = "ib-emulator-token-7d3f9a2c51e84b06"
+CALLER = "alice"
+FLAGS = ("get_profiles", "get_repos", "get_admins", "get_admin_spaces_only")
+ORG_NAME = re.compile(r"[A-Za-z0-9_]{3,100}")
+BOOLEANS = {"true": True, "True": True, "false": False, "False": False}
+
+DOCUMENTED_SPACES: list[dict[str, Any]] = [
+    {
+        "account_type": "USER",
+        "repo_owner": "alice",
+        "is_admin": True,
+        "full_name": "Alice's Space",
+        "description": "Alice's private user space",
+        "profile_photo_url": "https://alice.jpg",
+        "admins": [{"type": "user", "name": "alice"}],
+        "repos": [
+            {"repo_owner": "alice", "repo_name": "repo1", "is_admin": True},
+            {"repo_owner": "alice", "repo_name": "repo2", "is_admin": True},
+        ],
+    },
+    {
+        "account_type": "ORGANIZATION",
+        "repo_owner": "ib_eng",
+        "is_admin": True,
+        "full_name": "Engineering Organization",
+        "description": "The engineering organization",
+        "profile_photo_url": "https://eng.jpg",
+        "admins": [{"type": "user", "name": "eng-lead"}],
+        "repos": [
+            {"repo_owner": "ib_eng", "repo_name": "repo1", "is_admin": False},
+            {"repo_owner": "ib_eng", "repo_name": "repo2", "is_admin": False},
+        ],
+    },
+]
+"""The documentation's example answer to ``?get_profiles=True&get_admins=True&get_repos=True``,
+made valid JSON: the emulator's initial state."""
+
+
+def error(msg: str, status: int = 200) -> httpx.Response:
+    """The v1 failure envelope."""
+    return json_response(status, {"status": "ERROR", "msg": msg})
+
+
+def ok(**data: Any) -> httpx.Response:
+    return json_response(200, {"status": "OK", **data})
+
+
+class InstabaseEmulator(Emulator):
+    """The Instabase emulator; ``spaces`` holds every space in full, keyed by handle."""
+
+    provider = "instabase"
+    router = Router()
+    #: the HTTP status a bad token gets (401, or 200 as the v1 convention has it)
+    bad_token_status: int = 200
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spaces: dict[str, dict[str, Any]] = {}
+        self.seed(DOCUMENTED_SPACES)
+
+    def seed(self, spaces: list[dict[str, Any]]) -> None:
+        """Replace every space with these full payloads (as answered with all flags)."""
+        with self.lock:
+            self.spaces = {item["repo_owner"]: copy.deepcopy(item) for item in spaces}
+
+    def connect_settings(self, base_url: str) -> dict[str, Any]:
+        return {"token": TOKEN, "base_url": base_url}
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return error("Authentication failed: invalid or missing token", self.bad_token_status)
+        answer = self.router.dispatch(self, request)
+        return answer if answer is not None else error("Not found", 404)
+
+    @router.route("GET", r"/api/v1/spaces/list")
+    def _list(self, request: httpx.Request) -> httpx.Response:
+        flags: dict[str, bool] = dict.fromkeys(FLAGS, False)
+        for key, value in parse_qsl(request.url.query.decode("ascii"), keep_blank_values=True):
+            if key not in flags:
+                return error(f"Unknown parameter: {key}")
+            if value not in BOOLEANS:
+                return error(f"Invalid value for {key}: {value!r}")
+            flags[key] = BOOLEANS[value]
+        spaces = [s for s in self.spaces.values() if not flags["get_admin_spaces_only"] or _administers(s)]
+        return ok(spaces=[_view(space, flags) for space in spaces])
+
+    @router.route("POST", r"/api/v1/organizations/(?P<org_name>[^/]*)")
+    def _create_org(self, request: httpx.Request, org_name: str) -> httpx.Response:
+        if not ORG_NAME.fullmatch(org_name):
+            return error(f"Invalid organization name: {org_name!r}")
+        try:
+            body = json.loads(request.content)
+        except ValueError:
+            return error("Request body must be JSON")
+        if not isinstance(body, dict) or not set(body) <= {"display_name", "description"}:
+            return error("Request body must be an object with display_name and description")
+        if not all(isinstance(body.get(k, ""), str) for k in ("display_name", "description")):
+            return error("display_name and description must be strings")
+        if any(handle.lower() == org_name.lower() for handle in self.spaces):
+            return error(f"Organization {org_name} already exists")
+        self.spaces[org_name] = {
+            "account_type": "ORGANIZATION",
+            "repo_owner": org_name,
+            "is_admin": True,
+            "full_name": body.get("display_name") or org_name,
+            "description": body.get("description", ""),
+            "admins": [{"type": "user", "name": CALLER}],
+            "repos": [],
+        }
+        return ok()
+
+
+def _administers(space: dict[str, Any]) -> bool:
+    return bool(space.get("is_admin")) or any(repo.get("is_admin") for repo in space.get("repos", []))
+
+
+def _view(space: dict[str, Any], flags: dict[str, bool]) -> dict[str, Any]:
+    """A space as the flags show it; keys not asked for are absent."""
+    view = {key: space[key] for key in ("account_type", "repo_owner", "is_admin")}
+    if flags["get_profiles"]:
+        view.update({k: space[k] for k in ("full_name", "description", "profile_photo_url") if k in space})
+    if flags["get_admins"]:
+        view["admins"] = copy.deepcopy(space.get("admins", []))
+    if flags["get_repos"]:
+        keys = ("repo_owner", "repo_name", "is_admin") if flags["get_admins"] else ("repo_owner", "repo_name")
+        view["repos"] = [{k: repo[k] for k in keys} for repo in space.get("repos", [])]
+    return view

@@ -1,0 +1,182 @@
+"""Reading Instabase answers: the v1 envelope, its errors, and space payloads.
+
+Instabase v1 endpoints answer HTTP 200 for failures too, with
+``{"status": "ERROR", "msg": "..."}``; a success carries ``"status": "OK"``.
+``read_envelope`` turns the first into the spacekit error its message names and
+returns the second; a body that is not a JSON object with a ``status`` key is a
+``ProtocolError``. ``parse_space`` normalizes one entry of ``spaces`` liberally:
+unknown keys are kept in ``raw``, optional keys may be missing or of the wrong type.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from spacekit import (
+    AuthenticationError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    Principal,
+    ProviderError,
+    Space,
+    SpaceKind,
+    SpacekitError,
+    Subspace,
+    ValidationError,
+)
+from spacekit.plugin import Response
+
+PROVIDER = "instabase"
+
+KINDS = {"USER": SpaceKind.USER, "ORGANIZATION": SpaceKind.ORGANIZATION}
+
+# Checked in order: the first pattern found in the lower-cased message wins. The
+# messages themselves are not published; these are the usual wordings.
+_BY_MESSAGE: tuple[tuple[re.Pattern[str], type[ProviderError] | None], ...] = (
+    (
+        re.compile(
+            r"authenticat|unauthori[sz]ed|(invalid|expired|missing|bad) (access )?token"
+            r"|token (is )?(invalid|expired|missing)|not logged in|credential"
+        ),
+        AuthenticationError,
+    ),
+    (re.compile(r"permission|forbidden|not allowed|access denied|not authori[sz]ed"), PermissionDenied),
+    (re.compile(r"already exists|already taken|duplicate|exists already"), Conflict),
+    (re.compile(r"not found|does not exist|doesn't exist|no such|unknown (space|org)"), NotFound),
+    (re.compile(r"invalid|must be|not valid|malformed|bad request"), None),  # None: ValidationError
+)
+
+
+def error_for_message(message: str, response: Response) -> SpacekitError:
+    """The spacekit error for a ``{"status": "ERROR", "msg": message}`` answer."""
+    text = f"{response.request.method} {response.request.path.split('?')[0]}: {message}"
+    lowered = message.lower()
+    for pattern, cls in _BY_MESSAGE:
+        if pattern.search(lowered):
+            if cls is None:
+                return ValidationError(
+                    f"{text} (provider={PROVIDER}, status={response.status})",
+                    provider=PROVIDER,
+                    status=response.status,
+                    body=response.text,
+                )
+            return cls(text, provider=PROVIDER, status=response.status, body=response.text)
+    return ProviderError(text, provider=PROVIDER, status=response.status, body=response.text)
+
+
+def error_message(response: Response) -> str | None:
+    """The ``msg`` of an error envelope, if the body is one."""
+    try:
+        body = response.json()
+    except SpacekitError:
+        return None
+    if isinstance(body, Mapping):
+        message = body.get("msg") or body.get("message") or body.get("error")
+        if isinstance(message, str) and message.strip():
+            return message.strip()
+    return None
+
+
+def read_envelope(response: Response) -> Mapping[str, Any]:
+    """The body of a successful answer; raises the error an ``ERROR`` answer names."""
+    body = response.json()
+    if not isinstance(body, Mapping):
+        raise response.protocol_error(f"expected a JSON object, got {type(body).__name__}")
+    if "status" not in body:
+        raise response.protocol_error("the answer has no 'status' key")
+    status = body["status"]
+    if isinstance(status, str) and status.upper() == "OK":
+        return body
+    if isinstance(status, str) and status.upper() == "ERROR":
+        raise error_for_message(error_message(response) or "the provider reported an error", response)
+    raise response.protocol_error(f"unexpected status {status!r}")
+
+
+def read_spaces(response: Response) -> list[Space]:
+    """Every space of a ``/api/v1/spaces/list`` answer, normalized."""
+    body = read_envelope(response)
+    if "spaces" not in body:
+        raise response.protocol_error("the answer has no 'spaces' list")
+    items = body["spaces"]
+    if not isinstance(items, list):
+        raise response.protocol_error(f"'spaces' is a {type(items).__name__}, not a list")
+    try:
+        return [parse_space(item) for item in items]
+    except ValueError as exc:
+        raise response.protocol_error(str(exc)) from None
+
+
+def parse_space(item: Any) -> Space:
+    """One space of the ``spaces`` list as a ``Space``.
+
+    ``id`` is ``repo_owner`` (Instabase has no other identifier); ``name`` is
+    ``full_name``, or ``repo_owner`` when profiles were not asked for or the name is
+    blank. An ``account_type`` other than USER or ORGANIZATION gives
+    ``SpaceKind.WORKSPACE`` (the value stays in ``raw``). Optional keys of the wrong
+    type count as absent. Only an entry that is not an object, or has no usable
+    ``repo_owner``, is a ``ValueError``.
+    """
+    if not isinstance(item, Mapping):
+        raise ValueError(f"a space must be a JSON object, not {type(item).__name__}")
+    owner = _handle(item.get("repo_owner"))
+    if owner is None:
+        raise ValueError("a space has no usable 'repo_owner'")
+    account_type = item.get("account_type")
+    kind = KINDS.get(account_type.upper()) if isinstance(account_type, str) else None
+    return Space(
+        provider=PROVIDER,
+        id=owner,
+        name=_text(item.get("full_name")) or owner,
+        kind=kind or SpaceKind.WORKSPACE,
+        description=_text(item.get("description")),
+        admins=tuple(_principals(item.get("admins"))),
+        subspaces=tuple(_subspaces(item.get("repos"), owner)),
+        image_url=_text(item.get("profile_photo_url")),
+        is_admin=_flag(item.get("is_admin")),
+        raw=item,
+    )
+
+
+def _handle(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _text(value: Any) -> str | None:
+    """A non-blank string, else None (Instabase sends "" for an unset description)."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _flag(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def _principals(value: Any) -> list[Principal]:
+    if not isinstance(value, list):
+        return []
+    result = []
+    for entry in value:
+        if isinstance(entry, Mapping) and _handle(entry.get("name")):
+            kind = entry.get("type")
+            result.append(Principal(kind=kind if isinstance(kind, str) else "user", name=str(entry["name"])))
+    return result
+
+
+def _subspaces(value: Any, space_owner: str) -> list[Subspace]:
+    if not isinstance(value, list):
+        return []
+    result = []
+    for entry in value:
+        if isinstance(entry, Mapping) and _handle(entry.get("repo_name")):
+            owner = _handle(entry.get("repo_owner")) or space_owner
+            name = str(entry["repo_name"])
+            result.append(Subspace(owner=owner, name=name, is_admin=_flag(entry.get("is_admin"))))
+    return result

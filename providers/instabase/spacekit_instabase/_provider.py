@@ -1,0 +1,150 @@
+"""The Instabase provider: its Space and Organization v1 APIs, described without I/O.
+
+What the API offers, and so what the store can do:
+
+- list: ``GET /api/v1/spaces/list`` answers every space at once (no pagination).
+  The plugin always asks for profiles, admins and repos, so that each ``Space`` is
+  complete; ``list(admin_only=True)`` adds ``get_admin_spaces_only``. The API has
+  no name filter: ``query`` is applied here, client-side, after the whole list
+  came back (case-insensitive "name contains"), hence no ``Capability.SEARCH``.
+- get: there is no single-space endpoint; the list is read and the space picked by
+  its handle (``repo_owner``, which is the ``Space.id``).
+- create: only Organization Spaces, through ``POST /api/v1/organizations/<org_name>``.
+- update, delete, tokens: not in the API; the store raises ``Unsupported`` before
+  any request.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any, cast
+
+from spacekit import Capability, NotFound, Space, SpaceKind, SpacekitError, ValidationError
+from spacekit.plugin import ListOperation, Operation, Provider, Request, Response, Setting, error_for_status
+
+from ._payload import PROVIDER, error_message, read_envelope, read_spaces
+
+LIST_PATH = "/api/v1/spaces/list"
+ORG_PATH = "/api/v1/organizations/"
+#: the flags that make a Space complete, spelled as the documentation spells them
+FULL_VIEW = {"get_profiles": "True", "get_admins": "True", "get_repos": "True"}
+ORG_NAME = re.compile(r"[A-Za-z0-9_]{3,100}")
+
+
+def derive_org_name(name: str) -> str:
+    """The organization handle derived from a display name.
+
+    Accents are dropped (``é`` → ``e``), runs of spaces, hyphens and dots become one
+    underscore, every other character outside letters, digits and underscores is
+    removed, the result is lower-cased and cut to 100 characters. ``"Data Team
+    (EU)"`` gives ``"data_team_eu"``. It is then checked like a given handle.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    joined = re.sub(r"[\s.\-]+", "_", ascii_name.strip())
+    return re.sub(r"[^A-Za-z0-9_]", "", joined).lower()[:100]
+
+
+def check_org_name(handle: object, *, derived_from: str | None = None) -> str:
+    """A valid organization handle (3-100 letters, digits, underscores), else ``ValidationError``."""
+    if isinstance(handle, str) and ORG_NAME.fullmatch(handle):
+        return handle
+    origin = f" (derived from the name {derived_from!r}; pass handle= to choose one)" if derived_from else ""
+    raise ValidationError(
+        f"an Instabase organization name must be 3 to 100 letters, digits or underscores, "
+        f"got {handle!r}{origin}",
+        fields={"handle": "3 to 100 letters, digits or underscores"},
+    )
+
+
+class InstabaseProvider(Provider):
+    """Instabase Spaces: ``Authorization: Bearer <token>``, answers in the v1 envelope.
+
+    ``list`` accepts ``admin_only`` (only the spaces the caller administers, or
+    where it administers a Subspace); ``query`` filters by name on our side. ``create``
+    makes an Organization Space; its handle is ``handle=`` when given, otherwise
+    derived from the name (``derive_org_name``); either way it must be 3 to 100
+    letters, digits or underscores, checked before any request. After creation
+    the space is read back from the list; if the new organization is not listed
+    yet, the ``Space`` is built from what was sent (its ``raw`` is then the
+    creation answer).
+    """
+
+    name = PROVIDER
+    capabilities = frozenset({Capability.LIST, Capability.GET, Capability.CREATE})
+    default_base_url = "https://www.instabase.com"
+    settings = {
+        "token": Setting("token", required=True, secret=True, help="an OAuth access token from the web UI"),
+    }
+    writable_fields = frozenset({"name", "description"})
+    list_options = frozenset({"admin_only"})
+    create_options = frozenset({"handle"})
+
+    def headers(self) -> Mapping[str, str]:
+        return {"Authorization": f"Bearer {self.config['token']}"}
+
+    def error(self, response: Response) -> SpacekitError:
+        """A real 4xx/5xx: the class follows the status, the text carries the ``msg``."""
+        message = error_message(response) or "failed"
+        return error_for_status(
+            response.status,
+            f"{response.request.method} {response.request.path.split('?')[0]}: {message}",
+            provider=self.name,
+            body=response.text,
+            request_id=response.headers.get("x-request-id"),
+        )
+
+    # -- operations -------------------------------------------------------------------
+
+    def list(self, query: str | None, options: Mapping[str, Any]) -> ListOperation:
+        params = dict(FULL_VIEW)
+        if _admin_only(options):
+            params["get_admin_spaces_only"] = "True"
+        # the engine sends a Response back for every Request (None only after a Space)
+        response = cast(Response, (yield Request("GET", LIST_PATH, params=params)))
+        needle = query.casefold() if query else None
+        for space in read_spaces(response):
+            if needle is None or needle in space.name.casefold():
+                yield space
+
+    def get(self, space_id: str) -> Operation[Space]:
+        response = yield Request("GET", LIST_PATH, params=FULL_VIEW)
+        found = _pick(read_spaces(response), space_id)
+        if found is None:
+            raise NotFound(f"no Instabase space {space_id!r} is visible to this token", provider=self.name)
+        return found
+
+    def create(self, name: str, description: str | None, options: Mapping[str, Any]) -> Operation[Space]:
+        handle = options.get("handle")
+        if handle is None:
+            org_name = check_org_name(derive_org_name(name), derived_from=name)
+        else:
+            org_name = check_org_name(handle)
+        body = {"display_name": name, "description": description or ""}
+        created = yield Request("POST", ORG_PATH + org_name, json=body)
+        answer = read_envelope(created)
+        listing = yield Request("GET", LIST_PATH, params=FULL_VIEW)
+        found = _pick(read_spaces(listing), org_name)
+        if found is not None:
+            return found
+        return Space(
+            provider=self.name,
+            id=org_name,
+            name=name,
+            kind=SpaceKind.ORGANIZATION,
+            description=description or None,
+            is_admin=True,
+            raw=answer,
+        )
+
+
+def _admin_only(options: Mapping[str, Any]) -> bool:
+    value = options.get("admin_only", False)
+    if not isinstance(value, bool):
+        raise ValidationError(f"admin_only must be True or False, got {value!r}")
+    return value
+
+
+def _pick(spaces: list[Space], space_id: str) -> Space | None:
+    return next((space for space in spaces if space.id == space_id), None)
