@@ -1,0 +1,247 @@
+"""A strict, stateful emulator of NeuroIO's IAM spaces API, from providers.md.
+
+It serves what the official SDK calls (and only that): ``/v1/spaces/`` (list,
+create), ``/v1/spaces/{id}/`` (get, PATCH or PUT ``{"name"}``, delete),
+``/v1/spaces/{id}/tokens/`` and the unpaginated ``/v1/lists/spaces/``. It is strict
+where the documentation is: ``Authorization: Token <key>`` is required, every
+path ends with ``/`` (a missing slash is 404), names are non-blank strings of at
+most 255 characters, unknown body fields are refused with 400 ``"Validation
+error."``, a space may hold at most five permanent tokens, and temporary tokens
+expire 24 hours after the emulator's clock issued them. Every error uses
+NeuroIO's envelope ``{"error_codes", "message", "fields"}``.
+
+Where the documentation is silent the emulator makes a choice and says so here:
+pages are ``{"count", "next", "previous", "results"}`` with absolute URLs, 20
+spaces by default and at most 100 (a larger ``limit`` is cut to 100, as Django
+REST framework does; a non-numeric or non-positive ``limit`` or a negative
+``offset`` is 400); ``q`` keeps names containing it, ignoring case; the
+``default`` space (id 1) cannot be deleted (400), since the service promises it
+always exists.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from spacekit.testing import Emulator, Router, json_response
+
+MAX_NAME = 255
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_PERMANENT_TOKENS = 5
+TOKEN_LIFETIME = timedelta(hours=24)
+
+# Our own numbering: NeuroIO publishes no list of error codes.
+VALIDATION, AUTHENTICATION, NOT_FOUND, TOKEN_LIMIT, PROTECTED = 1000, 1001, 1004, 1010, 1011
+REQUIRED, INVALID, BLANK, TOO_LONG, UNKNOWN = 2001, 2002, 2003, 2004, 2005
+
+_NUMERIC = re.compile(r"[0-9]{1,18}")
+
+
+class Refused(Exception):
+    """An answer in NeuroIO's error envelope, raised from anywhere in a handler."""
+
+    def __init__(
+        self, status: int, message: str, code: int, fields: Iterable[tuple[str, str, int]] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {
+            "error_codes": [code],
+            "message": message,
+            "fields": [{"name": n, "message": m, "error_code": c} for n, m, c in fields],
+        }
+
+
+def _invalid(field: str, message: str, code: int) -> Refused:
+    return Refused(400, "Validation error.", VALIDATION, [(field, message, code)])
+
+
+class NeuroIOEmulator(Emulator):
+    """NeuroIO's spaces on the IAM service, in memory."""
+
+    provider = "neuroio"
+    router = Router()
+
+    def __init__(self, token: str | None = None) -> None:
+        super().__init__()
+        self.token = token or f"neuroio-emulator-{secrets.token_urlsafe(18)}"
+        self.spaces: dict[int, dict[str, Any]] = {}
+        #: tokens issued, by space id: the token object plus whether it is permanent
+        self.tokens: dict[int, list[tuple[dict[str, Any], bool]]] = {}
+        self._space_ids = itertools.count(1)
+        self._token_ids = itertools.count(1)
+        self.add_space("default")
+
+    def connect_settings(self, base_url: str) -> dict[str, Any]:
+        return {"token": self.token, "base_url": base_url}
+
+    def add_space(self, name: str) -> dict[str, Any]:
+        """Put a space straight into the state (for seeding large tests); returns it."""
+        with self.lock:
+            space_id = next(self._space_ids)
+            space: dict[str, Any] = {"id": space_id, "name": name}
+            self.spaces[space_id] = space
+            return space
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        try:
+            if request.headers.get("Authorization") != f"Token {self.token}":
+                raise Refused(401, "Invalid token.", AUTHENTICATION)
+            response = self.router.dispatch(self, request)
+            if response is None:
+                raise Refused(404, "Not found.", NOT_FOUND)
+            return response
+        except Refused as refused:
+            return json_response(refused.status, refused.body)
+
+    def page_body(
+        self, request: httpx.Request, page: list[dict[str, Any]], count: int, limit: int, offset: int
+    ) -> Any:
+        """The JSON of one page of the list; tests override it to try other envelopes."""
+        return {
+            "count": count,
+            "next": _page_url(request, limit, offset + limit) if offset + limit < count else None,
+            "previous": _page_url(request, limit, max(0, offset - limit)) if offset > 0 else None,
+            "results": page,
+        }
+
+    # -- spaces -------------------------------------------------------------------------
+
+    @router.route("GET", r"/v1/spaces/")
+    def _list(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        limit = min(_number(params, "limit", DEFAULT_LIMIT, minimum=1), MAX_LIMIT)
+        offset = _number(params, "offset", 0, minimum=0)
+        query = params.get("q", "").casefold()
+        if query:
+            matching = [s for s in self.spaces.values() if query in s["name"].casefold()]
+        else:
+            matching = list(self.spaces.values())
+        page = [dict(s) for s in matching[offset : offset + limit]]
+        return json_response(200, self.page_body(request, page, len(matching), limit, offset))
+
+    @router.route("GET", r"/v1/lists/spaces/")
+    def _full_list(self, request: httpx.Request) -> httpx.Response:
+        return json_response(200, [dict(s) for s in self.spaces.values()])
+
+    @router.route("POST", r"/v1/spaces/")
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        body = _json_object(request, allowed={"name"})
+        return json_response(201, dict(self.add_space(_name(body))))
+
+    @router.route("GET", r"/v1/spaces/(?P<sid>[^/]+)/")
+    def _get(self, request: httpx.Request, sid: str) -> httpx.Response:
+        return json_response(200, dict(self._space(sid)))
+
+    @router.route("PATCH", r"/v1/spaces/(?P<sid>[^/]+)/")
+    def _patch(self, request: httpx.Request, sid: str) -> httpx.Response:
+        space = self._space(sid)
+        body = _json_object(request, allowed={"name"})
+        if "name" in body:
+            space["name"] = _name(body)
+        return json_response(200, dict(space))
+
+    @router.route("PUT", r"/v1/spaces/(?P<sid>[^/]+)/")
+    def _put(self, request: httpx.Request, sid: str) -> httpx.Response:
+        space = self._space(sid)
+        space["name"] = _name(_json_object(request, allowed={"name"}))
+        return json_response(200, dict(space))
+
+    @router.route("DELETE", r"/v1/spaces/(?P<sid>[^/]+)/")
+    def _delete(self, request: httpx.Request, sid: str) -> httpx.Response:
+        space = self._space(sid)
+        if space["id"] == 1:
+            raise Refused(400, "The default space cannot be deleted.", PROTECTED)
+        del self.spaces[space["id"]]
+        self.tokens.pop(space["id"], None)
+        return httpx.Response(204)
+
+    @router.route("POST", r"/v1/spaces/(?P<sid>[^/]+)/tokens/")
+    def _token(self, request: httpx.Request, sid: str) -> httpx.Response:
+        space = self._space(sid)
+        permanent = _json_object(request, allowed={"permanent"}).get("permanent", False)
+        if not isinstance(permanent, bool):
+            raise _invalid("permanent", "Must be a valid boolean.", INVALID)
+        issued = self.tokens.setdefault(space["id"], [])
+        if permanent and sum(1 for _, kept in issued if kept) >= MAX_PERMANENT_TOKENS:
+            raise Refused(
+                400, f"A space can have at most {MAX_PERMANENT_TOKENS} permanent tokens.", TOKEN_LIMIT
+            )
+        now = self.clock.now()
+        token = {
+            "id": next(self._token_ids),
+            "key": secrets.token_hex(20),
+            "is_active": True,
+            "created": _iso(now),
+            "expires": None if permanent else _iso(now + TOKEN_LIFETIME),
+        }
+        issued.append((token, permanent))
+        return json_response(201, token)
+
+    def _space(self, sid: str) -> dict[str, Any]:
+        space = self.spaces.get(int(sid)) if _NUMERIC.fullmatch(sid) else None
+        if space is None:
+            raise Refused(404, "Not found.", NOT_FOUND)
+        return space
+
+
+# -- reading requests ---------------------------------------------------------------------
+
+
+def _json_object(request: httpx.Request, *, allowed: set[str]) -> dict[str, Any]:
+    try:
+        body = json.loads(request.content or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise Refused(400, "JSON parse error.", VALIDATION) from None
+    if not isinstance(body, dict):
+        raise Refused(
+            400, "Validation error.", VALIDATION, [("non_field_errors", "Expected an object.", INVALID)]
+        )
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise Refused(400, "Validation error.", VALIDATION, [(k, "Unknown field.", UNKNOWN) for k in unknown])
+    return body
+
+
+def _name(body: Mapping[str, Any]) -> str:
+    if "name" not in body:
+        raise _invalid("name", "This field is required.", REQUIRED)
+    name = body["name"]
+    if not isinstance(name, str):
+        raise _invalid("name", "Not a valid string.", INVALID)
+    if not name.strip():
+        raise _invalid("name", "This field may not be blank.", BLANK)
+    if len(name) > MAX_NAME:
+        raise _invalid("name", f"Ensure this field has no more than {MAX_NAME} characters.", TOO_LONG)
+    return name
+
+
+def _number(params: httpx.QueryParams, key: str, default: int, *, minimum: int) -> int:
+    text = params.get(key)
+    if text is None:
+        return default
+    if not _NUMERIC.fullmatch(text) or int(text) < minimum:
+        raise _invalid(key, f"Must be an integer of at least {minimum}.", INVALID)
+    return int(text)
+
+
+def _page_url(request: httpx.Request, limit: int, offset: int) -> str:
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    query = request.url.params.get("q")
+    if query:
+        params["q"] = query
+    return str(request.url.copy_with(query=urlencode(params).encode()))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

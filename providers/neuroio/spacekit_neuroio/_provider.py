@@ -1,0 +1,226 @@
+"""NeuroIO's IAM spaces API, described without I/O for spacekit's HTTP engine.
+
+What is sent follows the documentation exactly (``Authorization: Token <key>``,
+paths with their trailing slash, ``PATCH`` with ``{"name"}``); what is read is
+taken liberally: ids as numbers or strings, extra keys kept in ``raw``, and the
+three list envelopes seen in the wild (``{"count", "next", "previous",
+"results"}``, ``{"count", "results"}`` and a bare array).
+
+NeuroIO spaces have an id and a name, nothing else (``writable_fields`` says so).
+``create`` keeps what NeuroIO can hold and drops a description, as every store
+does with fields outside its ``writable_fields`` (the contract suite expects it,
+and migration plans report the loss). ``update`` is different: its whole point is
+the change asked for, so setting a description is a ``ValidationError`` raised
+before any request, rather than a success that changed nothing. It is a
+``ValidationError`` (not ``Unsupported``, which is about capabilities) because the
+operation is supported and the argument is what NeuroIO refuses: the service
+answers an unknown field with 400, the same error class, found here locally.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from spacekit import Capability, Space, SpacekitError, SpaceToken, ValidationError
+from spacekit.plugin import (
+    ListOperation,
+    Operation,
+    Provider,
+    Request,
+    Response,
+    Setting,
+    error_for_status,
+    field_errors,
+    parse_datetime,
+    quote_id,
+)
+
+log = logging.getLogger("spacekit.neuroio")
+
+PAGE_SIZE = 100
+"""Spaces asked for per page. No maximum is published; the offset advances by what
+actually came back, so a server that caps pages lower is still read in full."""
+
+SPACES = "/v1/spaces/"
+
+
+class NeuroIOProvider(Provider):
+    """NeuroIO spaces on the IAM service."""
+
+    name = "neuroio"
+    capabilities = frozenset(
+        {
+            Capability.LIST,
+            Capability.SEARCH,
+            Capability.GET,
+            Capability.CREATE,
+            Capability.UPDATE,
+            Capability.DELETE,
+            Capability.TOKENS,
+        }
+    )
+    default_base_url = "https://iam.neuroio.com"
+    settings: ClassVar[Mapping[str, Setting]] = {
+        "token": Setting("token", required=True, secret=True, help="a NeuroIO API token"),
+    }
+    writable_fields = frozenset({"name"})
+
+    def headers(self) -> Mapping[str, str]:
+        return {"Authorization": f"Token {self.config['token']}"}
+
+    def error(self, response: Response) -> SpacekitError:
+        """Read NeuroIO's envelope: ``{"error_codes", "message", "fields": [...]}``."""
+        message, fields = _envelope(response)
+        where = f"{response.request.method} {response.request.path.split('?')[0]}"
+        return error_for_status(
+            response.status,
+            f"{where}: {message}" if message else f"{where} failed",
+            provider=self.name,
+            body=response.text,
+            fields=fields,
+            request_id=response.headers.get("x-request-id"),
+        )
+
+    # -- operations -------------------------------------------------------------------
+
+    def list(self, query: str | None, options: Mapping[str, Any]) -> ListOperation:
+        offset = 0
+        previous: frozenset[str] = frozenset()
+        while True:
+            params = {"limit": str(PAGE_SIZE), "offset": str(offset)}
+            if query:
+                params["q"] = query
+            response = yield Request("GET", SPACES, params=params)
+            assert response is not None  # the engine answers every request it is given
+            items, has_more = _read_page(response)
+            ids: list[str] = []
+            for item in items:
+                space = self._parse(response, item)
+                ids.append(space.id)
+                if space.id not in previous:  # offsets shift when others delete meanwhile
+                    yield space
+            if items and previous.issuperset(ids):
+                log.warning("GET %s: offset %d gave the previous page again; stopping", SPACES, offset)
+                return
+            offset += len(items)
+            previous = frozenset(ids)
+            if not items or not has_more(offset):
+                return
+
+    def get(self, space_id: str) -> Operation[Space]:
+        response = yield Request("GET", _space_path(space_id))
+        return self._parse(response, response.json())
+
+    def create(self, name: str, description: str | None, options: Mapping[str, Any]) -> Operation[Space]:
+        response = yield Request("POST", SPACES, json={"name": name})
+        return self._parse(response, response.json())
+
+    def update(self, space_id: str, changes: Mapping[str, Any]) -> Operation[Space]:
+        if changes.get("description") is not None:
+            raise ValidationError(
+                "NeuroIO spaces have no description; only the name can be updated",
+                fields={"description": "not supported by NeuroIO"},
+            )
+        if "name" not in changes:  # clearing a description NeuroIO never has changes nothing
+            response = yield Request("GET", _space_path(space_id))
+        else:
+            response = yield Request("PATCH", _space_path(space_id), json={"name": changes["name"]})
+        return self._parse(response, response.json())
+
+    def delete(self, space_id: str) -> Operation[None]:
+        yield Request("DELETE", _space_path(space_id))  # any 2xx will do: 204, or 202 in the SDK's mocks
+
+    def create_token(self, space_id: str, permanent: bool) -> Operation[SpaceToken]:
+        path = f"{_space_path(space_id)}tokens/"
+        response = yield Request("POST", path, json={"permanent": permanent})
+        try:
+            return parse_token(response.json(), space_id, permanent)
+        except ValueError as exc:
+            raise response.protocol_error(str(exc)) from None
+
+    def _parse(self, response: Response, item: object) -> Space:
+        try:
+            return parse_space(item, provider=self.name)
+        except ValueError as exc:
+            raise response.protocol_error(str(exc)) from None
+
+
+def _space_path(space_id: str) -> str:
+    return f"{SPACES}{quote_id(space_id)}/"
+
+
+# -- reading what comes back ----------------------------------------------------------
+
+
+def parse_space(item: object, *, provider: str = "neuroio") -> Space:
+    """A NeuroIO space object as a ``Space``; ``ValueError`` if it is not one."""
+    if not isinstance(item, Mapping):
+        raise ValueError(f"a space must be a JSON object, not {type(item).__name__}")
+    name = item.get("name")
+    if not isinstance(name, str):
+        raise ValueError("a space needs a string 'name'")
+    return Space(provider=provider, id=_identifier(item.get("id"), "space"), name=name, raw=item)
+
+
+def parse_token(item: object, space_id: str, permanent: bool) -> SpaceToken:
+    """A token object ``{id, key, is_active, created, expires}`` as a ``SpaceToken``."""
+    if not isinstance(item, Mapping):
+        raise ValueError(f"a token must be a JSON object, not {type(item).__name__}")
+    key = item.get("key")
+    if not isinstance(key, str) or not key:
+        raise ValueError("a token needs a string 'key'")
+    active = item.get("is_active")
+    said_permanent = item.get("permanent")
+    return SpaceToken(
+        id=_identifier(item.get("id"), "token"),
+        space_id=space_id,
+        key=key,
+        permanent=said_permanent if isinstance(said_permanent, bool) else permanent,
+        is_active=active if isinstance(active, bool) else None,
+        created_at=parse_datetime(item.get("created")),
+        expires_at=parse_datetime(item.get("expires")),
+        raw=item,
+    )
+
+
+def _identifier(value: object, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
+        raise ValueError(f"a {what} needs an 'id' (a number or a string)")
+    return str(value)
+
+
+def _envelope(response: Response) -> tuple[str, dict[str, str]]:
+    """The message and field errors of an error body, where it has NeuroIO's shape."""
+    try:
+        body = response.json()
+    except SpacekitError:  # an HTML error page, say: the status alone says enough
+        return "", {}
+    if not isinstance(body, Mapping):
+        return "", {}
+    message = body.get("message") if isinstance(body.get("message"), str) else ""
+    fields = body.get("fields")
+    details = field_errors(fields) if isinstance(fields, list) else {}
+    if details:
+        message = f"{message} " + "; ".join(f"{k}: {v}" for k, v in details.items())
+    return str(message).strip(), details
+
+
+def _read_page(response: Response) -> tuple[list[Any], Callable[[int], bool]]:
+    """A page's items, and a test ``has_more(next_offset)`` fitting its envelope."""
+    body = response.json()
+    if isinstance(body, list):  # a bare array: read on until an empty page
+        return body, lambda _next: True
+    if not isinstance(body, Mapping) or not isinstance(body.get("results"), list):
+        raise response.protocol_error("a page of spaces must be a list or an object with 'results'")
+    items: list[Any] = body["results"]
+    if "next" in body:
+        if body["next"] is not None and not isinstance(body["next"], str):
+            raise response.protocol_error("'next' must be a URL or null")
+        more = body["next"] is not None
+        return items, lambda _next: more
+    count = body.get("count")
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise response.protocol_error("a page without 'next' needs an integer 'count'")
+    return items, lambda next_offset: next_offset < count
