@@ -71,6 +71,8 @@ class NeuroIOEmulator(Emulator):
 
     provider = "neuroio"
     router = Router()
+    #: the largest page served; a larger ``limit`` is cut to it (tests lower it)
+    max_limit = MAX_LIMIT
 
     def __init__(self, token: str | None = None) -> None:
         super().__init__()
@@ -120,7 +122,7 @@ class NeuroIOEmulator(Emulator):
     @router.route("GET", r"/v1/spaces/")
     def _list(self, request: httpx.Request) -> httpx.Response:
         params = request.url.params
-        limit = min(_number(params, "limit", DEFAULT_LIMIT, minimum=1), MAX_LIMIT)
+        limit = min(_number(params, "limit", DEFAULT_LIMIT, minimum=1), self.max_limit)
         offset = _number(params, "offset", 0, minimum=0)
         query = params.get("q", "").casefold()
         if query:
