@@ -1,0 +1,38 @@
+"""Fixtures shared by the whole suite.
+
+Every test runs without the user's configuration, data or ``SPACEKIT_*`` variables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+
+from spacekit import _registry
+from spacekit.plugin import Plugin
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh home and XDG directories (platformdirs reads them), no SPACEKIT_* variables."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.startswith("SPACEKIT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(variable, str(home / variable.lower()))
+
+
+@pytest.fixture
+def register_plugin(monkeypatch: pytest.MonkeyPatch) -> Callable[[Plugin], None]:
+    """Make a plugin object installed, under its name, for one test."""
+
+    def register(plugin: Plugin) -> None:
+        names, load = _registry.names, _registry.load
+        monkeypatch.setattr(_registry, "names", lambda: sorted({*names(), plugin.name}))
+        monkeypatch.setattr(_registry, "load", lambda name: plugin if name == plugin.name else load(name))
+
+    return register
