@@ -1,0 +1,39 @@
+"""The shared store contract, run against the Instabase emulator in-process, sync and async.
+
+Instabase can list, get and create; the update, delete and token tests check that
+the store refuses them with ``Unsupported`` before any request.
+"""
+
+from __future__ import annotations
+
+import pytest
+from spacekit_instabase._emulator import InstabaseEmulator
+
+import spacekit
+from spacekit.testing import SpaceStoreContract
+
+
+class TestInstabaseContract(SpaceStoreContract):
+    missing_id = "no_such_space"
+
+    @pytest.fixture
+    def store(self, ib: spacekit.SpaceStore) -> spacekit.SpaceStore:
+        return ib
+
+    @pytest.fixture
+    def async_store(self, aib: spacekit.AsyncSpaceStore) -> spacekit.AsyncSpaceStore:
+        return aib
+
+
+@pytest.mark.parametrize("call", ["update", "delete", "create_token"])
+def test_refused_operations_send_nothing(
+    ib: spacekit.SpaceStore, emulator: InstabaseEmulator, call: str
+) -> None:
+    operation = {
+        "update": lambda: ib.update("ib_eng", name="x"),
+        "delete": lambda: ib.delete("ib_eng"),
+        "create_token": lambda: ib.create_token("ib_eng"),
+    }[call]
+    with pytest.raises(spacekit.Unsupported):
+        operation()
+    assert emulator.requests == []
