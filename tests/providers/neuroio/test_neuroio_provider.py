@@ -135,7 +135,7 @@ def test_statuses_map_to_errors_with_the_message(
     emulator.faults.fail(
         status, times=10, body='{"error_codes": [1], "message": "It went wrong.", "fields": []}'
     )
-    with pytest.raises(error, match="It went wrong."):
+    with pytest.raises(error, match=r"It went wrong\."):
         nio.get("1")
 
 
