@@ -24,9 +24,11 @@ def _calls(emulator: NeuroIOEmulator, method: str) -> list[LoggedRequest]:
 def served(emulator: NeuroIOEmulator) -> Iterator[spacekit.SpaceStore]:
     """A store on the emulator served on loopback, with fast retries."""
     settings = {"backoff": 0.01, "retries": RETRIES, "deadline": DEADLINE}
-    with emulator.serve() as base_url:
-        with spacekit.connect("neuroio", **emulator.connect_settings(base_url), **settings) as store:
-            yield store
+    with (
+        emulator.serve() as base_url,
+        spacekit.connect("neuroio", **emulator.connect_settings(base_url), **settings) as store,
+    ):
+        yield store
 
 
 # -- statuses --------------------------------------------------------------------------
