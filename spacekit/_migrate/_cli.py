@@ -1,0 +1,210 @@
+"""The ``spacekit migrate`` and ``spacekit verify`` commands (``commands`` is what the
+core command line registers).
+
+Exit codes, as in the rest of the command line::
+
+    0   every selected space is migrated (or, for verify, matches)
+    1   some items failed (or, for verify, something is missing or differs)
+    2   usage or configuration: a bad option, an unknown store, a journal for
+        another pair of stores, a policy the target cannot perform
+    3   not found
+    4   authentication or permission: the run stopped at once, nothing more written
+    5   any other provider failure that stopped the run (e.g. listing failed)
+
+A progress bar is drawn on stderr when it is a terminal, never with ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .._errors import AuthenticationError, NotFound, PermissionDenied, ProviderError, SpacekitError
+from ._plan import POLICIES
+from ._report import MigrationItem, MigrationReport, Outcome, VerifyReport
+from ._run import migrate as run_migration
+from ._verify import verify as run_verify
+
+OK, PARTIAL, USAGE, NOT_FOUND, DENIED, PROVIDER = 0, 1, 2, 3, 4, 5
+_CODES: Final = (
+    (NotFound, NOT_FOUND),
+    (AuthenticationError, DENIED),
+    (PermissionDenied, DENIED),
+    (ProviderError, PROVIDER),
+    (SpacekitError, USAGE),
+)
+_RESUME_HINT: Final = "run the same command again to resume"
+
+
+def exit_code(error: SpacekitError) -> int:
+    return next(code for cls, code in _CODES if isinstance(error, cls))
+
+
+@contextmanager
+def _errors_to_exit(journal: str | None) -> Iterator[None]:
+    """A spacekit error becomes one message on stderr and its exit code."""
+    try:
+        yield
+    except SpacekitError as exc:
+        hint = f" (journal: {journal}; {_RESUME_HINT})" if journal and isinstance(exc, ProviderError) else ""
+        click.echo(f"Error: {exc}{hint}", err=True)
+        raise click.exceptions.Exit(exit_code(exc)) from None
+    except KeyboardInterrupt:
+        hint = f"; {_RESUME_HINT} (journal: {journal})" if journal else ""
+        click.echo(f"Interrupted{hint}", err=True)
+        raise click.exceptions.Exit(PARTIAL) from None
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(
+        stderr=stderr, color_system=None if os.environ.get("NO_COLOR") else "auto", highlight=False
+    )
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[MigrationItem], None] | None]:
+    """A progress bar on stderr, if it is a terminal and ``enabled``; yields the callback."""
+    console = _console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[tally]}"),
+    )
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("migrating", total=None, tally="")
+        done, failed = 0, 0
+
+        def advance(item: MigrationItem) -> None:
+            nonlocal done, failed
+            done += 1
+            failed += item.outcome is Outcome.FAILED
+            bar.update(task, advance=1, tally=f"{done} spaces, {failed} failed")
+
+        yield advance
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _show_migration(report: MigrationReport) -> None:
+    console = _console()
+    rows = report.items if report.dry_run else report.failed
+    if rows:
+        table = Table(
+            "action", "source", "target", "lost fields", "note", title="plan" if report.dry_run else "failed"
+        )
+        for item in rows:
+            target = item.target_name or ""
+            if item.target_id and not report.dry_run:
+                target += f" ({item.target_id})"
+            table.add_row(
+                item.action.value,
+                f"{item.source_name} ({item.source_id})",
+                target,
+                ", ".join(item.lost),
+                item.error or item.reason or "",
+            )
+        console.print(table)
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    click.echo(report.summary())
+    if report.failed and report.journal and not report.dry_run:
+        click.echo(f"Some items failed; fix the cause, then {_RESUME_HINT} (journal {report.journal}).")
+
+
+def _show_verify(report: VerifyReport) -> None:
+    if report.problems:
+        table = Table("problem", "source", "target id", "detail", title="problems")
+        for item in report.problems:
+            detail = item.detail or "; ".join(f"{f}: {s!r} != {t!r}" for f, s, t in item.differences)
+            table.add_row(
+                item.problem.value, f"{item.source_name} ({item.source_id})", item.target_id or "", detail
+            )
+        _console().print(table)
+    click.echo(report.summary())
+
+
+@click.command("migrate")
+@click.argument("source")
+@click.argument("target")
+@click.option("--dry-run", is_flag=True, help="print the plan; write nothing (not even the journal)")
+@click.option(
+    "--on-conflict",
+    type=click.Choice(POLICIES),
+    default="skip",
+    show_default=True,
+    help="when the target already has a space of that name",
+)
+@click.option(
+    "--journal", type=click.Path(dir_okay=False), help="SQLite file recording every write; resume with it"
+)
+@click.option(
+    "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="parallel writes"
+)
+@click.option(
+    "--select",
+    "select",
+    multiple=True,
+    metavar="NAME_OR_GLOB",
+    help="migrate only spaces with this name or matching this glob (repeatable)",
+)
+@click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
+def migrate(
+    source: str,
+    target: str,
+    dry_run: bool,
+    on_conflict: str,
+    journal: str | None,
+    concurrency: int,
+    select: Sequence[str],
+    as_json: bool,
+) -> None:
+    """Copy the spaces of SOURCE to TARGET (store or provider names). Nothing is deleted."""
+    with _errors_to_exit(journal), _progress(not as_json and not dry_run) as progress:
+        report = run_migration(
+            source,
+            target,
+            dry_run=dry_run,
+            on_conflict=on_conflict,
+            journal=journal,
+            concurrency=concurrency,
+            select=list(select) or None,
+            progress=progress,
+        )
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        _show_migration(report)
+    raise click.exceptions.Exit(OK if report.ok else PARTIAL)
+
+
+@click.command("verify")
+@click.argument("source")
+@click.argument("target")
+@click.option("--journal", type=click.Path(dir_okay=False), help="compare the pairs this journal recorded")
+@click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
+def verify(source: str, target: str, journal: str | None, as_json: bool) -> None:
+    """Check that TARGET holds what SOURCE holds; exit 1 if anything is missing or differs."""
+    with _errors_to_exit(None):
+        report = run_verify(source, target, journal=journal)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        _show_verify(report)
+    raise click.exceptions.Exit(OK if report.ok else PARTIAL)
+
+
+commands: Final = [migrate, verify]
