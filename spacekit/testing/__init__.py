@@ -8,7 +8,16 @@ Offline tests of your own migration scripts::
             ...
 
 The pytest plugin (``spacekit.testing.pytest_plugin``) is registered automatically.
+
+The contract suite every store must pass, for a plugin's own tests::
+
+    class TestMyStore(spacekit.testing.SpaceStoreContract):
+        ...  # a `store` and an `async_store` fixture
+
+It needs pytest (which spacekit itself does not), so it is imported on first use.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ._cassettes import find_secrets, scrub_body, vcr_config
 from ._emulator import (
@@ -22,6 +31,9 @@ from ._emulator import (
     json_response,
 )
 
+if TYPE_CHECKING:
+    from ._contract import SpaceStoreContract
+
 __all__ = [
     "IN_PROCESS_URL",
     "Clock",
@@ -30,8 +42,20 @@ __all__ = [
     "Faults",
     "LoggedRequest",
     "Router",
+    "SpaceStoreContract",
     "find_secrets",
     "json_response",
     "scrub_body",
     "vcr_config",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SpaceStoreContract":
+        import pytest
+
+        pytest.register_assert_rewrite("spacekit.testing._contract")
+        from ._contract import SpaceStoreContract
+
+        return SpaceStoreContract
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,363 @@
+"""The SQLite file under the embedded stores: checks, schema, queries, error translation.
+
+``Database`` owns one sqlite3 connection, shared by the sync store and by the
+worker threads of the async store (hence ``check_same_thread=False`` and a lock).
+It is safe for several processes to use one file at once: the file is in WAL mode,
+waits up to ``BUSY_TIMEOUT`` for a lock, and makes every write one ``BEGIN
+IMMEDIATE`` transaction. Ids come from ``AUTOINCREMENT``, so they are never reused.
+
+An existing file is checked read-only before it is opened for writing: a file that
+is not a spacekit store (corrupt, unreadable, another program's database, a newer
+schema) is a ``ConfigError`` naming the path, and is left untouched. A wrong file
+is the caller's configuration to fix, not a provider failing, hence ``ConfigError``.
+
+``_translated`` is the one place sqlite3 exceptions become spacekit errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from ._errors import (
+    ConfigError,
+    NotFound,
+    ProtocolError,
+    ProviderError,
+    ProviderUnavailable,
+    SpacekitError,
+    ValidationError,
+)
+from ._model import Principal, Space, SpaceKind, Subspace, parse_datetime
+
+MEMORY: Final = ":memory:"
+PAGE_SIZE: Final = 500
+BUSY_TIMEOUT: Final = 5.0
+SCHEMA_VERSION: Final = 1
+APPLICATION_ID: Final = 0x53504B54  # "SPKT": marks the file as a spacekit store
+_HEADER: Final = b"SQLite format 3\x00"
+_MAX_ID: Final = 2**63 - 1
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS spaces (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    description TEXT,
+    owner TEXT,
+    admins TEXT NOT NULL,
+    subspaces TEXT NOT NULL,
+    image_url TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)
+"""
+_COLUMNS: Final = ("name", "kind", "description", "owner", "admins", "subspaces", "image_url")
+
+# Primary result codes (the low byte of sqlite_errorcode).
+_BUSY_CODES: Final = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+_BROKEN_CODES: Final = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+_ACCESS_CODES: Final = frozenset({3, 8, 14, 23})  # SQLITE_PERM, READONLY, CANTOPEN, AUTH
+_IO_CODES: Final = frozenset({10, 13})  # SQLITE_IOERR, SQLITE_FULL
+
+
+class Database:
+    """One store's SQLite database; every method is safe to call from any thread."""
+
+    def __init__(self, connection: sqlite3.Connection, location: str, provider: str) -> None:
+        self._connection = connection
+        self._lock = threading.Lock()
+        self._closed = False
+        self.location = location
+        self.provider = provider
+
+    def __repr__(self) -> str:
+        return f"<Database {self.provider} {self.location}>"
+
+    @classmethod
+    def open(cls, location: str, *, provider: str) -> Database:
+        """Open (creating it on first use) the store at ``location``, a path or ``MEMORY``."""
+        if location != MEMORY:
+            _check_existing(location, provider)
+            _make_parent(location, provider)
+        with _translated(location, provider):
+            connection = sqlite3.connect(
+                location, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
+            try:
+                _prepare(connection, location)
+            except BaseException:
+                connection.close()
+                raise
+        return cls(connection, location, provider)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                with _translated(self.location, self.provider):
+                    self._connection.close()
+
+    # -- queries ----------------------------------------------------------------------
+
+    def iterate(self, query: str | None) -> Iterator[Space]:
+        """Every space whose name contains ``query`` (case-insensitively), by id, page by page."""
+        cursor: int | None = 0
+        while cursor is not None:
+            spaces, cursor = self.page(query, cursor)
+            yield from spaces
+
+    def page(self, query: str | None, after: int) -> tuple[list[Space], int | None]:
+        """Up to ``PAGE_SIZE`` spaces with ids above ``after``, and the cursor of the next page."""
+        sql = "SELECT * FROM spaces WHERE id > ?"
+        params: list[Any] = [after]
+        if query:
+            sql += " AND spacekit_contains(name, ?)"
+            params.append(query.casefold())
+        with self._session() as connection:
+            rows = connection.execute(f"{sql} ORDER BY id LIMIT {PAGE_SIZE}", params).fetchall()
+        spaces = [self._space(row) for row in rows]
+        return spaces, (int(spaces[-1].id) if len(spaces) == PAGE_SIZE else None)
+
+    def get(self, space_id: str) -> Space:
+        with self._session() as connection:
+            return self._space(self._row(connection, space_id))
+
+    def insert(self, fields: Mapping[str, Any]) -> Space:
+        """Store a new space from ``_COLUMNS`` values; timestamps are set here."""
+        now = _timestamp(datetime.now(UTC))
+        values = [_encode(column, fields.get(column)) for column in _COLUMNS]
+        with self._session(write=True) as connection:
+            cursor = connection.execute(
+                f"INSERT INTO spaces ({', '.join(_COLUMNS)}, created_at, updated_at) "
+                f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?)",
+                [*values, now, now],
+            )
+            return self._space(self._row(connection, str(cursor.lastrowid)))
+
+    def update(self, space_id: str, changes: Mapping[str, Any]) -> Space:
+        """Change only the given columns; ``updated_at`` always moves forward."""
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:  # column names go into the SQL text: only known ones may
+            raise ValidationError(f"cannot change {', '.join(sorted(unknown))}")
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        values = [_encode(column, value) for column, value in changes.items()]
+        with self._session(write=True) as connection:
+            row = self._row(connection, space_id)
+            updated_at = _later(parse_datetime(row["updated_at"]))
+            connection.execute(
+                f"UPDATE spaces SET {assignments}, updated_at = ? WHERE id = ?",
+                [*values, updated_at, row["id"]],
+            )
+            return self._space(self._row(connection, space_id))
+
+    def delete(self, space_id: str) -> None:
+        with self._session(write=True) as connection:
+            row = self._row(connection, space_id)
+            connection.execute("DELETE FROM spaces WHERE id = ?", [row["id"]])
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _session(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock, with errors translated; a transaction if ``write``."""
+        with self._lock, _translated(self.location, self.provider):
+            if self._closed:
+                raise ProviderError(
+                    f"the {self.provider} store {self.location} is closed", provider=self.provider
+                )
+            if not write:
+                yield self._connection
+                return
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+                self._connection.execute("COMMIT")
+            except BaseException:
+                if self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+                raise
+
+    def _row(self, connection: sqlite3.Connection, space_id: str) -> sqlite3.Row:
+        row_id = _row_id(space_id)
+        row = None
+        if row_id is not None:
+            row = connection.execute("SELECT * FROM spaces WHERE id = ?", [row_id]).fetchone()
+        if row is None:
+            raise NotFound(f"no space with id {space_id!r} in {self.location}", provider=self.provider)
+        return row  # type: ignore[no-any-return]
+
+    def _space(self, row: sqlite3.Row) -> Space:
+        data = dict(row)
+        try:
+            return Space(
+                provider=self.provider,
+                id=str(data["id"]),
+                name=data["name"],
+                kind=SpaceKind(data["kind"]),
+                description=data["description"],
+                owner=data["owner"],
+                admins=tuple(Principal(**item) for item in json.loads(data["admins"])),
+                subspaces=tuple(Subspace(**item) for item in json.loads(data["subspaces"])),
+                image_url=data["image_url"],
+                created_at=parse_datetime(data["created_at"]),
+                updated_at=parse_datetime(data["updated_at"]),
+                raw=data,
+            )
+        except (ValueError, TypeError) as exc:
+            raise ProtocolError(
+                f"space {data['id']} in {self.location} cannot be read: {exc}", provider=self.provider
+            ) from exc
+
+
+@contextlib.contextmanager
+def _translated(location: str, provider: str) -> Iterator[None]:
+    """Turn sqlite3's exceptions (and text it cannot encode) into spacekit errors."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise _error(exc, location, provider) from exc
+    except UnicodeEncodeError as exc:
+        raise ValidationError(f"text must be valid Unicode (no lone surrogates): {exc.reason}") from exc
+
+
+def _error(exc: sqlite3.Error, location: str, provider: str) -> SpacekitError:
+    code = _primary_code(exc)
+    if code in _BUSY_CODES:
+        return ProviderUnavailable(
+            f"the {provider} store {location} stayed locked by another connection "
+            f"for more than {BUSY_TIMEOUT:g} s",
+            provider=provider,
+        )
+    if code in _BROKEN_CODES:
+        return _not_a_store(location, str(exc))
+    if code in _ACCESS_CODES:
+        return ConfigError(f"cannot open the {provider} store {location}: {exc}")
+    if code in _IO_CODES:
+        return ProviderUnavailable(f"the {provider} store {location} failed: {exc}", provider=provider)
+    return ProviderError(f"the {provider} store {location} failed: {exc}", provider=provider)
+
+
+def _primary_code(exc: sqlite3.Error) -> int:
+    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+
+
+def _not_a_store(location: str, why: str) -> ConfigError:
+    return ConfigError(f"{location} is not a usable spacekit store ({why}); the file was left untouched")
+
+
+def _check_existing(path: str, provider: str) -> None:
+    """Refuse, without writing to it, an existing file that is not a spacekit store."""
+    if not os.path.lexists(path):
+        return
+    try:
+        with open(path, "rb") as file:
+            header = file.read(len(_HEADER))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {provider} store {path}: {exc.strerror}") from exc
+    if not header:
+        return  # an empty file: SQLite makes a new database of it
+    if header != _HEADER:
+        raise _not_a_store(path, "not a SQLite database")
+    with (
+        _translated(path, provider),
+        contextlib.closing(
+            sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+        ) as connection,
+    ):
+        _check_identity(connection, path)
+
+
+def _check_identity(connection: sqlite3.Connection, location: str) -> None:
+    """A spacekit store of a schema this code knows, or an empty database."""
+    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if application_id == 0 and version == 0 and tables == 0:
+        return
+    if application_id != APPLICATION_ID:
+        raise _not_a_store(location, "a SQLite database of another program")
+    if version > SCHEMA_VERSION:
+        raise _not_a_store(location, f"schema version {version}, from a newer spacekit")
+
+
+def _make_parent(path: str, provider: str) -> None:
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the directory of the {provider} store {path}: {exc.strerror}"
+        ) from exc
+
+
+def _prepare(connection: sqlite3.Connection, location: str) -> None:
+    """Settings of this connection, then the schema, created on first use."""
+    connection.row_factory = sqlite3.Row
+    connection.create_function("spacekit_contains", 2, _contains, deterministic=True)
+    _use_wal(connection)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        _check_identity(connection, location)  # again: another process may have written since
+        connection.execute(_SCHEMA)
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying: SQLite answers "busy" here without waiting its timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if _primary_code(exc) not in _BUSY_CODES or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _contains(name: str, needle: str) -> bool:
+    return needle in name.casefold()
+
+
+def _row_id(space_id: str) -> int | None:
+    """The row id an id string names, or None for ids this store never gives out."""
+    if not (space_id.isascii() and space_id.isdigit()) or space_id.startswith("0"):
+        return None
+    value = int(space_id)
+    return value if value <= _MAX_ID else None
+
+
+def _encode(column: str, value: Any) -> Any:
+    if column == "admins":
+        return json.dumps([{"kind": p.kind, "name": p.name} for p in value or ()])
+    if column == "subspaces":
+        return json.dumps([{"owner": s.owner, "name": s.name, "is_admin": s.is_admin} for s in value or ()])
+    if column == "kind":
+        return SpaceKind(value or SpaceKind.WORKSPACE).value
+    return value
+
+
+def _timestamp(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+def _later(previous: datetime | None) -> str:
+    """Now, or just after ``previous`` if the clock has not moved past it."""
+    now = datetime.now(UTC)
+    if previous is not None and now <= previous:
+        now = previous + timedelta(microseconds=1)
+    return _timestamp(now)
