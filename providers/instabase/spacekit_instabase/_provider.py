@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, cast
 
 from spacekit import Capability, NotFound, Space, SpaceKind, SpacekitError, ValidationError
@@ -29,7 +30,7 @@ from ._payload import PROVIDER, error_message, read_envelope, read_spaces
 LIST_PATH = "/api/v1/spaces/list"
 ORG_PATH = "/api/v1/organizations/"
 #: the flags that make a Space complete, spelled as the documentation spells them
-FULL_VIEW = {"get_profiles": "True", "get_admins": "True", "get_repos": "True"}
+FULL_VIEW = MappingProxyType({"get_profiles": "True", "get_admins": "True", "get_repos": "True"})
 ORG_NAME = re.compile(r"[A-Za-z0-9_]{3,100}")
 
 
