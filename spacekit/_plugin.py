@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 import json
+import os
 from collections.abc import Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -256,6 +257,8 @@ def _coerce(setting: Setting, value: Any, label: str) -> Any:
     kind = setting.kind
     if kind is object or (isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))):
         return value
+    if kind is str and isinstance(value, os.PathLike):
+        return os.fspath(value)
     if isinstance(value, str):
         text = value.strip()
         try:

@@ -26,7 +26,7 @@ def check_name(name: object, *, field: str = "name") -> str:
             f"{field} is {len(name)} characters long; at most {MAX_NAME} are allowed",
             fields={field: "too long"},
         )
-    bad = next((c for c in name if unicodedata.category(c) == "Cc"), None)
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cs")), None)
     if bad is not None:
         raise ValidationError(
             f"{field} contains the control character {bad!r}", fields={field: "control character"}
@@ -40,7 +40,9 @@ def check_description(description: object) -> str | None:
         return None
     if not isinstance(description, str):
         raise ValidationError("description must be a string or None", fields={"description": "not a string"})
-    bad = next((c for c in description if unicodedata.category(c) == "Cc" and c not in "\n\t\r"), None)
+    bad = next(
+        (c for c in description if unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t\r"), None
+    )
     if bad is not None:
         raise ValidationError(
             f"description contains the control character {bad!r}",

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import spacekit
 from spacekit.plugin import check_base_url, check_description, check_id, check_name, quote_id
 
 
-@pytest.mark.parametrize("name", ["", "  ", "\t", "x" * 256, "a\x00b", "line\nbreak", "bell\x07", 42, None])
+@pytest.mark.parametrize(
+    "name", ["", "  ", "\t", "x" * 256, "a\x00b", "line\nbreak", "bell\x07", "lone \ud800", 42, None]
+)
 def test_bad_names(name: object) -> None:
     with pytest.raises(spacekit.ValidationError) as info:
         check_name(name)
@@ -61,3 +65,8 @@ def test_the_insecure_switch_allows_remote_http() -> None:
     assert check_base_url("http://x.example", allow_insecure_http=True) == "http://x.example"
     with pytest.raises(spacekit.ConfigError):
         check_base_url("http://x.example")
+
+
+def test_path_settings_accept_pathlike(tmp_path: Path) -> None:
+    with spacekit.connect("local", path=tmp_path / "x.db") as store:
+        assert store.location.endswith("x.db")
