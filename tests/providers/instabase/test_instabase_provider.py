@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from spacekit_instabase import check_org_name, derive_org_name, plugin
 from spacekit_instabase._emulator import TOKEN, InstabaseEmulator
@@ -143,7 +145,7 @@ def test_derived_org_names(name: str, handle: str) -> None:
     ],
 )
 def test_bad_org_names_fail_before_any_request(
-    ib: spacekit.SpaceStore, emulator: InstabaseEmulator, name: str, options: dict[str, object]
+    ib: spacekit.SpaceStore, emulator: InstabaseEmulator, name: str, options: dict[str, Any]
 ) -> None:
     with pytest.raises(spacekit.ValidationError, match="3 to 100 letters, digits or underscores") as caught:
         ib.create(name, **options)
