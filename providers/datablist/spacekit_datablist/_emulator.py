@@ -39,7 +39,8 @@ API_KEY = "datablist-emulator-api-key-7Q2xLm"
 USER_ID = "auth0|5f0476c976004400139bb58a"
 DATA_HOST = "data.datablist.com"
 AUTH_HOST = "account.datablist.com"
-CONTEXT: Mapping[str, Any] = {"@vocab": "https://data.datablist.com/vocab#"}
+#: the docs elide the JSON-LD context ("{...}"); it is left empty here rather than invented
+CONTEXT: Mapping[str, Any] = {}
 MEDIA_TYPES = frozenset({"application/json", "application/ld+json"})
 ID_ALPHABET = string.ascii_letters + string.digits
 

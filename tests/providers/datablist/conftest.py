@@ -76,12 +76,19 @@ class CassetteTarget:
     emulator: DatablistEmulator | None
 
     def settings(self, **overrides: Any) -> dict[str, Any]:
+        base: dict[str, Any]
         if self.mode == "live":
-            found = {"base_url": os.environ.get("DATABLIST_BASE_URL"), "auth_url": os.environ.get("DATABLIST_AUTH_URL")}
+            found = {
+                "base_url": os.environ.get("DATABLIST_BASE_URL"),
+                "auth_url": os.environ.get("DATABLIST_AUTH_URL"),
+            }
             base = {"api_key": os.environ["DATABLIST_API_KEY"], **{k: v for k, v in found.items() if v}}
         elif self.emulator is not None:
             # vcrpy intercepts httpx's own transports only: reach the emulator through one.
-            base = {"api_key": API_KEY, "transport": httpx.MockTransport(self.emulator.transport.handle_request)}
+            base = {
+                "api_key": API_KEY,
+                "transport": httpx.MockTransport(self.emulator.transport.handle_request),
+            }
         else:
             base = {"api_key": REPLAY_KEY}
         return {**base, **FAST, **overrides}

@@ -37,7 +37,10 @@ def test_the_key_is_exchanged_once_and_the_token_sent(emulator: DatablistEmulato
 
 
 def test_a_refused_key_is_an_authentication_error_without_the_key(emulator: DatablistEmulator) -> None:
-    with emulator.connect(api_key="not-a-known-key-123") as store, pytest.raises(spacekit.AuthenticationError) as caught:
+    with (
+        emulator.connect(api_key="not-a-known-key-123") as store,
+        pytest.raises(spacekit.AuthenticationError) as caught,
+    ):
         store.get("anything")
     message = str(caught.value)
     assert "refused the API key" in message
@@ -80,7 +83,13 @@ def test_expiry_in_the_middle_of_a_run_renews_without_error(emulator: DatablistE
     assert store.get(item["@id"]).name == "long run"
     path = f"/{item['@id']}"
     # the stale token is refused once, a new one is fetched, the read is repeated
-    assert calls(emulator) == [("POST", "/token"), ("GET", path), ("GET", path), ("POST", "/token"), ("GET", path)]
+    assert calls(emulator) == [
+        ("POST", "/token"),
+        ("GET", path),
+        ("GET", path),
+        ("POST", "/token"),
+        ("GET", path),
+    ]
     assert bearer(emulator.requests[1]) == bearer(emulator.requests[2]) != bearer(emulator.requests[4])
 
 
@@ -121,7 +130,13 @@ def test_a_revoked_token_is_renewed_once(emulator: DatablistEmulator, store: Any
     emulator.revoke_tokens()
     assert store.get(item["@id"]).id == item["@id"]
     path = f"/{item['@id']}"
-    assert calls(emulator) == [("POST", "/token"), ("GET", path), ("GET", path), ("POST", "/token"), ("GET", path)]
+    assert calls(emulator) == [
+        ("POST", "/token"),
+        ("GET", path),
+        ("GET", path),
+        ("POST", "/token"),
+        ("GET", path),
+    ]
 
 
 def test_a_second_401_is_an_authentication_error(emulator: DatablistEmulator, store: Any) -> None:
@@ -182,7 +197,9 @@ def test_plain_http_auth_url_to_a_remote_host_is_refused() -> None:
 
 
 def test_both_hosts_are_used(emulator: DatablistEmulator) -> None:
-    with emulator.connect(base_url="https://data.example.test", auth_url="https://account.example.test") as store:
+    with emulator.connect(
+        base_url="https://data.example.test", auth_url="https://account.example.test"
+    ) as store:
         list(store.list())
     hosts = [r.headers["Host"] for r in emulator.requests]
     assert hosts == ["account.example.test", "data.example.test"]

@@ -34,7 +34,10 @@ class TestDatablistContractOnLoopback(SpaceStoreContract):
 
     @pytest.fixture
     def store(self, emulator: DatablistEmulator) -> Iterator[spacekit.SpaceStore]:
-        with emulator.serve() as url, spacekit.connect("datablist", **emulator.connect_settings(url)) as opened:
+        with (
+            emulator.serve() as url,
+            spacekit.connect("datablist", **emulator.connect_settings(url)) as opened,
+        ):
             yield opened
 
     @pytest.fixture

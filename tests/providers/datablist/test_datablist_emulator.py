@@ -36,9 +36,19 @@ def claims(token: str) -> dict[str, Any]:
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))  # type: ignore[no-any-return]
 
 
-def test_the_exchange_answers_a_jwt_with_its_expiry(emulator: DatablistEmulator, client: httpx.Client) -> None:
+def test_the_exchange_answers_a_jwt_with_its_expiry(
+    emulator: DatablistEmulator, client: httpx.Client
+) -> None:
     answer = exchange(client).json()
-    assert set(answer) == {"access_token", "token_type", "expires_in", "expires_at", "account_id", "user_id", "scope"}
+    assert set(answer) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "expires_at",
+        "account_id",
+        "user_id",
+        "scope",
+    }
     assert answer["token_type"] == "Bearer" and answer["expires_in"] == 86400
     token = answer["access_token"]
     assert len(token.split(".")) == 3 and token.startswith("eyJ")
@@ -57,7 +67,10 @@ def test_a_bad_exchange_is_refused(client: httpx.Client, body: Any, status: int)
 
 
 def test_the_hosts_serve_only_their_own_api(client: httpx.Client, auth: dict[str, str]) -> None:
-    assert client.post("https://data.datablist.com/token", json={"apiKey": API_KEY}, headers=JSON).status_code != 200
+    assert (
+        client.post("https://data.datablist.com/token", json={"apiKey": API_KEY}, headers=JSON).status_code
+        != 200
+    )
     assert client.get("https://account.datablist.com/", headers=auth).status_code == 404
 
 
@@ -71,7 +84,9 @@ def test_tokens_expire_by_the_emulators_clock(
 
 
 @pytest.mark.parametrize(
-    "authorization", [None, "Bearer nonsense", "Token abc", "Bearer a.b.c"], ids=["none", "junk", "scheme", "forged"]
+    "authorization",
+    [None, "Bearer nonsense", "Token abc", "Bearer a.b.c"],
+    ids=["none", "junk", "scheme", "forged"],
 )
 def test_a_missing_or_unknown_token_is_401(client: httpx.Client, authorization: str | None) -> None:
     headers = {**JSON, **({"Authorization": authorization} if authorization else {})}
@@ -117,7 +132,9 @@ def test_create_takes_exactly_name_and_type(
     assert emulator.workspaces == {}
 
 
-def test_create_read_update_delete(emulator: DatablistEmulator, client: httpx.Client, auth: dict[str, str]) -> None:
+def test_create_read_update_delete(
+    emulator: DatablistEmulator, client: httpx.Client, auth: dict[str, str]
+) -> None:
     created = client.post("/", json={"name": "Acme Workspace", "@type": "Workspace"}, headers=auth)
     assert created.status_code == 201 and set(created.json()) == {"@id"}
     wid = created.json()["@id"]
@@ -144,7 +161,12 @@ def test_list_has_a_context_and_items_without_type(
 
 @pytest.mark.parametrize(
     ("method", "body"),
-    [("PATCH", {"name": "x", "description": "no"}), ("PATCH", {}), ("PATCH", {"name": ""}), ("PUT", {"name": "x"})],
+    [
+        ("PATCH", {"name": "x", "description": "no"}),
+        ("PATCH", {}),
+        ("PATCH", {"name": ""}),
+        ("PUT", {"name": "x"}),
+    ],
 )
 def test_updates_refuse_extra_or_missing_fields(
     emulator: DatablistEmulator, client: httpx.Client, auth: dict[str, str], method: str, body: Any

@@ -68,7 +68,9 @@ def test_a_workspace_without_id_or_name_is_a_protocol_error(item: Any) -> None:
         parse_workspace(item, answer(b""))
 
 
-def test_list_accepts_a_bare_array(emulator: DatablistEmulator, store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_list_accepts_a_bare_array(
+    emulator: DatablistEmulator, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     item = emulator.add_workspace("bare")
     original = emulator.handle
 
@@ -130,7 +132,9 @@ def test_update_patches_only_the_changed_field(emulator: DatablistEmulator, stor
     assert updated.name == "Updated name"
 
 
-def test_a_description_only_update_sends_nothing_and_reads_back(emulator: DatablistEmulator, store: Any) -> None:
+def test_a_description_only_update_sends_nothing_and_reads_back(
+    emulator: DatablistEmulator, store: Any
+) -> None:
     item = emulator.add_workspace("kept")
     assert store.update(item["@id"], description="lost").name == "kept"
     assert [r.method for r in data_requests(emulator)] == ["GET"]
@@ -165,7 +169,9 @@ def test_a_missing_privilege_is_permission_denied(
     assert store.update(item["@id"], name="renamed").name == "renamed"
 
 
-def test_a_401_on_create_that_a_read_explains_is_the_privilege(emulator: DatablistEmulator, store: Any) -> None:
+def test_a_401_on_create_that_a_read_explains_is_the_privilege(
+    emulator: DatablistEmulator, store: Any
+) -> None:
     emulator.faults.fail(401, times=2, method="POST", path="^/$")
     with pytest.raises(spacekit.PermissionDenied, match="privilege for creating") as caught:
         store.create("new")
@@ -186,13 +192,19 @@ def test_a_401_on_delete_with_a_bad_token_stays_an_authentication_error(emulator
         list(keyed.list())
     token = emulator.requests[-1].headers["Authorization"].removeprefix("Bearer ")
     emulator.revoke_tokens()
-    with emulator.connect(access_token=token, api_key=None) as store, pytest.raises(spacekit.AuthenticationError):
+    with (
+        emulator.connect(access_token=token, api_key=None) as store,
+        pytest.raises(spacekit.AuthenticationError),
+    ):
         store.delete(item["@id"])
     assert item["@id"] in emulator.workspaces
 
 
 def test_a_refused_key_on_create_is_not_taken_for_the_privilege(emulator: DatablistEmulator) -> None:
-    with emulator.connect(api_key="unknown-key-000") as store, pytest.raises(spacekit.AuthenticationError) as caught:
+    with (
+        emulator.connect(api_key="unknown-key-000") as store,
+        pytest.raises(spacekit.AuthenticationError) as caught,
+    ):
         store.create("x")
     assert not isinstance(caught.value, spacekit.PermissionDenied)
     assert emulator.token_exchanges() == 1
