@@ -1,11 +1,13 @@
 """Carrying out one planned step on the target, with the journal kept in step.
 
 Every write is journaled ``sent`` before it leaves and ``done`` or ``failed`` once
-answered. A write answered by a dropped connection (``ProviderUnavailable`` with
-``maybe_applied``) is journaled ``unknown`` and reconciled at once: the target is
-searched for the intended name (free when the step was planned, so a space found
-there is this write's), and only if it is absent is the write sent again. If even
-the search fails, the row stays ``unknown`` and the next run reconciles it.
+answered. A write whose outcome is unknown (a dropped connection, ``maybe_applied``;
+but also any 5xx, which a proxy may send after the provider committed, and a
+``ProtocolError``, an unreadable answer to a write that may have succeeded) is
+journaled ``unknown`` and reconciled at once: the target is searched for the
+intended name (free when the step was planned, so a space found there is this
+write's), and only if it is absent is the write sent again. If even the search
+fails, the row stays ``unknown`` and the next run reconciles it.
 
 ``Fatal`` marks a failure that will fail every item (the credentials are refused),
 so that the run stops at once instead of failing a thousand items one by one.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import threading
 from typing import Final
 
-from .._errors import AuthenticationError, PermissionDenied, ProviderUnavailable, SpacekitError
+from .._errors import AuthenticationError, PermissionDenied, ProtocolError, ProviderUnavailable, SpacekitError
 from .._model import Space
 from .._store import SpaceStore
 from ._journal import Journal, State
@@ -67,9 +69,9 @@ class Writer:
             self._record(step, State.SENT)
             try:
                 space = self._send(step)
-            except ProviderUnavailable as exc:
-                if not exc.maybe_applied:
-                    return self._failed(step, exc)
+            except (ProviderUnavailable, ProtocolError) as exc:
+                # The write may have been applied: a dropped connection, a 5xx from a
+                # proxy after the provider committed, a 2xx whose body was unreadable.
                 self._record(step, State.UNKNOWN, error=str(exc))
                 if step.action is Action.UPDATE:
                     continue  # sending the same changes again is harmless
@@ -87,7 +89,7 @@ class Writer:
             except SpacekitError as exc:
                 return self._failed(step, exc)
             return self._done(step, space)
-        message = f"the connection dropped on each of {ATTEMPTS} attempts; the next run looks again first"
+        message = f"the outcome stayed unknown after {ATTEMPTS} attempts; the next run looks again first"
         return step.item(Outcome.FAILED, error=message)
 
     def _done(self, step: Step, space: Space, *, reason: str | None = None) -> MigrationItem:
