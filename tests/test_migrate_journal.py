@@ -1,0 +1,140 @@
+"""The migration journal: resume without duplicates, identities, reconciliation, bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from migrate_helpers import emulator, fast_store
+
+import spacekit
+from spacekit._migrate import Problem, migrate, verify
+from spacekit._migrate._journal import Journal, State
+
+
+@pytest.fixture
+def source() -> spacekit.SpaceStore:
+    store = spacekit.connect("memory")
+    for i in range(6):
+        store.create(f"space-{i}", f"about {i}")
+    return store
+
+
+def rows(path: Path) -> dict[str, tuple[str, str | None]]:
+    with Journal.open(path, create=False) as journal:
+        return {e.source_name: (e.state.value, e.target_id) for e in journal.entries()}
+
+
+def test_every_write_is_journaled_before_it_is_sent_and_after_it_is_answered(
+    source, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    target = spacekit.connect("memory")
+    events: list[tuple[str, str]] = []
+    record, create = Journal.record, target.create
+
+    def logged_record(self: Journal, entry) -> None:  # type: ignore[no-untyped-def]
+        record(self, entry)
+        events.append((entry.state.value, entry.target_name))
+
+    def logged_create(name: str, description=None, **options):  # type: ignore[no-untyped-def]
+        events.append(("request", name))
+        return create(name, description, **options)
+
+    monkeypatch.setattr(Journal, "record", logged_record)
+    monkeypatch.setattr(target, "create", logged_create)
+    migrate(source, target, journal=tmp_path / "j.db", concurrency=1)
+    assert events[:3] == [("sent", "space-0"), ("request", "space-0"), ("done", "space-0")]
+    assert len(events) == 18
+
+
+def test_the_journal_is_held_by_one_run_at_a_time(source, tmp_path: Path):
+    with Journal.open(tmp_path / "j.db", create=True) as held:
+        held.get("1")  # takes the exclusive lock
+        with pytest.raises(spacekit.ConfigError, match="in use by another migration run"):
+            migrate(source, spacekit.connect("memory"), journal=tmp_path / "j.db")
+
+
+def test_resume_after_a_crash_between_send_and_answer(source, tmp_path: Path):
+    """A row left "sent" (the process died mid-write) is looked up before writing again."""
+    target = spacekit.connect("local", path=str(tmp_path / "t.db"))
+    journal = tmp_path / "j.db"
+    migrate(source, target, journal=journal, select=["space-0", "space-1"])
+    with Journal.open(journal, create=False) as book:  # simulate two writes in flight at the kill
+        landed = target.create("space-2", "about 2")
+        for name, sid in (("space-2", "3"), ("space-3", "4")):
+            entry = book.get("1")
+            assert entry is not None
+            book.record(entry.__class__(sid, name, None, entry.action, State.SENT, name, None, None, None))
+    report = migrate(source, target, journal=journal)
+    assert report.ok
+    assert sorted(s.name for s in target.list()) == [f"space-{i}" for i in range(6)]
+    by_name = {i.source_name: i for i in report.items}
+    assert by_name["space-2"].target_id == landed.id and "not written again" in (
+        by_name["space-2"].reason or ""
+    )
+    assert by_name["space-0"].reason == "already migrated (journal)"
+    assert all(state == "done" for state, _ in rows(journal).values())
+    assert verify(source, target, journal=journal).ok
+
+
+def test_rerunning_a_finished_migration_writes_nothing(source, tmp_path: Path):
+    neuroio = emulator("neuroio")
+    journal = tmp_path / "j.db"
+    assert migrate(source, fast_store(neuroio), journal=journal, on_conflict="rename").ok
+    before = len(neuroio.requests)
+    again = migrate(source, fast_store(neuroio), journal=journal, on_conflict="rename")
+    assert again.counts["skipped"] == 6
+    assert {r.method for r in neuroio.requests[before:]} == {"GET"}
+
+
+def test_the_journal_refuses_another_pair(source, tmp_path: Path):
+    journal = tmp_path / "j.db"
+    target = spacekit.connect("local", path=str(tmp_path / "a.db"))
+    migrate(source, target, journal=journal)
+    other = spacekit.connect("local", path=str(tmp_path / "b.db"))
+    with pytest.raises(spacekit.ConfigError, match="belongs to a migration from memory"):
+        migrate(source, other, journal=journal)
+    with pytest.raises(spacekit.ConfigError, match="belongs to"):
+        verify(source, other, journal=journal)
+    assert list(other.list()) == []
+
+
+def test_the_journal_holds_no_secret(source, tmp_path: Path):
+    datablist = emulator("datablist")
+    journal = tmp_path / "j.db"
+    migrate(source, fast_store(datablist), journal=journal)
+    data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    secret = datablist.connect_settings("http://x")["api_key"].encode()
+    assert secret not in data and b"datablist" in data
+
+
+@pytest.mark.parametrize("content", [b"not a database at all", None])
+def test_a_file_that_is_not_a_journal_is_refused_untouched(source, tmp_path: Path, content):
+    path = tmp_path / "other.db"
+    if content is None:
+        spacekit.connect("local", path=str(path)).close()  # a spacekit store, not a journal
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes()
+    with pytest.raises(spacekit.ConfigError, match="not a spacekit migration journal"):
+        migrate(source, spacekit.connect("memory"), journal=path)
+    assert path.read_bytes() == before
+
+
+def test_an_unwritable_journal_is_a_config_error(source, tmp_path: Path):
+    with pytest.raises(spacekit.ConfigError):
+        migrate(source, spacekit.connect("memory"), journal=tmp_path / "missing-dir" / "j.db")
+    with pytest.raises(spacekit.ConfigError, match="no migration journal"):
+        verify(source, spacekit.connect("memory"), journal=tmp_path / "none.db")
+
+
+def test_verify_with_a_journal_checks_the_selection_and_expected_renames(source, tmp_path: Path):
+    target = spacekit.connect("local", path=str(tmp_path / "t.db"))
+    target.create("space-0")
+    journal = tmp_path / "j.db"
+    migrate(source, target, journal=journal, select=["space-[0-3]"], on_conflict="rename")
+    assert verify(source, target, journal=journal).ok  # "space-0 (2)" is the expected name
+    source.create("space-3b")  # not selected: not checked
+    source.create("space-2", "a second one")  # selected, never migrated
+    report = verify(source, target, journal=journal)
+    assert [(p.source_name, p.problem) for p in report.problems] == [("space-2", Problem.MISSING)]
