@@ -1,0 +1,29 @@
+"""Copy the spaces of whichever store is configured into a local backup file.
+
+    SPACEKIT_STORE=work python examples/switch_by_config.py [BACKUP_FILE]
+
+The code names no provider: ``spacekit.connect()`` opens the store that
+``SPACEKIT_STORE`` names, else the ``default`` of the config file. Point it at
+NeuroIO, Instabase or Datablist by changing configuration only.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import spacekit
+
+
+def main(argv: list[str]) -> int:
+    path = argv[1] if len(argv) > 1 else "backup.db"
+    with spacekit.connect() as source, spacekit.connect("local", path=path) as backup:
+        print(f"backing up {source.provider} ({len(source.capabilities)} capabilities) to {path}")
+        report = spacekit.migrate(source, backup, journal=f"{path}.journal")
+        print(report.summary())
+        check = spacekit.verify(source, backup, journal=f"{path}.journal")
+        print(check.summary())
+    return 0 if report.ok and check.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
