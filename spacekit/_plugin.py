@@ -65,9 +65,15 @@ class Request:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     #: False for requests that must not carry the store's credentials (a token exchange)
     authenticated: bool = True
+    #: True when repeating the request is harmless whatever its method (a token
+    #: exchange, say); None decides by the method
+    retry_safe: bool | None = None
 
     @property
     def idempotent(self) -> bool:
+        """Whether the engine may repeat this request after it may have been sent."""
+        if self.retry_safe is not None:
+            return self.retry_safe
         return self.method.upper() in IDEMPOTENT
 
 

@@ -276,3 +276,11 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("soon") is None
     date = email.utils.formatdate(1000.0 + 30, usegmt=True)
     assert parse_retry_after(date, now=1000.0) == pytest.approx(30)
+
+
+def test_a_request_marked_retry_safe_may_be_repeated_whatever_its_method() -> None:
+    from spacekit.plugin import Request
+
+    assert Request("POST", "/x", retry_safe=True).idempotent
+    assert not Request("POST", "/x").idempotent
+    assert not Request("GET", "/x", retry_safe=False).idempotent

@@ -77,8 +77,14 @@ class TokenCache:
         return True
 
     def exchange_request(self) -> Request:
+        # A second exchange only issues another token: safe to repeat after a failure.
         return Request(
-            "POST", self.token_url, json={"apiKey": self._api_key}, headers=JSON_HEADERS, authenticated=False
+            "POST",
+            self.token_url,
+            json={"apiKey": self._api_key},
+            headers=JSON_HEADERS,
+            authenticated=False,
+            retry_safe=True,
         )
 
     def accept(self, response: Response) -> None:

@@ -203,3 +203,14 @@ def test_both_hosts_are_used(emulator: DatablistEmulator) -> None:
         list(store.list())
     hosts = [r.headers["Host"] for r in emulator.requests]
     assert hosts == ["account.example.test", "data.example.test"]
+
+
+@pytest.mark.parametrize("fault", ["503", "drop"])
+def test_a_failed_token_exchange_is_retried(emulator: DatablistEmulator, store: Any, fault: str) -> None:
+    if fault == "503":
+        emulator.faults.fail(503, times=1, method="POST", path="^/token$")
+    else:
+        emulator.faults.drop(1, method="POST", path="^/token$")
+    item = emulator.add_workspace("one")
+    assert store.get(item["@id"]).name == "one"
+    assert calls(emulator)[:2] == [("POST", "/token"), ("POST", "/token")]

@@ -90,10 +90,12 @@ def test_a_malformed_token_answer_is_a_protocol_error_without_the_token(
     assert find_secrets(str(caught.value)) == []
 
 
-def test_a_5xx_at_the_exchange_is_provider_unavailable(emulator: DatablistEmulator, store: Any) -> None:
-    emulator.faults.fail(503, path="^/token$")
+def test_a_5xx_storm_at_the_exchange_is_provider_unavailable(emulator: DatablistEmulator, store: Any) -> None:
+    emulator.faults.fail(503, times=100, path="^/token$")
     with pytest.raises(spacekit.ProviderUnavailable):
         list(store.list())
+    assert all(r.path == "/token" for r in emulator.requests)
+    assert len(emulator.requests) == 4  # the store fixture allows 3 retries
 
 
 def test_secrets_stay_out_of_reprs_logs_errors_and_tracebacks(
