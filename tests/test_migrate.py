@@ -167,17 +167,28 @@ def test_429_with_retry_after_is_honoured(source):
     assert report.ok and len(mutating(neuroio)) == 6
 
 
-def test_writes_run_concurrently_and_share_the_store(source):
+def test_writes_run_concurrently_but_never_beyond_the_bound(source):
     neuroio = emulator("neuroio")
-    for i in range(30):
+    for i in range(60):
         source.create(f"extra-{i}")
-    neuroio.faults.latency = 0.02
-    started = time.monotonic()
-    report = migrate(source, fast_store(neuroio), concurrency=16)
-    elapsed = time.monotonic() - started
-    assert report.ok and len(report.items) == 33
-    # 33 creates at 20 ms each take 0.66 s in sequence; 16 at a time is well under half that
-    assert elapsed < 0.5
+    lock, active, most = threading.Lock(), [0], [0]
+    dispatch = neuroio.dispatch
+
+    def slow(request):  # type: ignore[no-untyped-def]
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.01)
+        try:
+            return dispatch(request)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    neuroio.dispatch = slow  # type: ignore[method-assign]
+    report = migrate(source, fast_store(neuroio), concurrency=6)
+    assert report.ok and len(report.items) == 63
+    assert 3 <= most[0] <= 6
 
 
 def test_listing_is_streamed_while_writes_go_on(target):
