@@ -25,6 +25,7 @@ from ._errors import (
     Unsupported,
     ValidationError,
 )
+from ._migrate import MigrationItem, MigrationReport, VerifyItem, VerifyReport, migrate, verify
 from ._model import Capability, Principal, Space, SpaceKind, SpaceToken, Subspace
 from ._store import AsyncSpaceStore, SpaceStore
 from ._version import __version__
@@ -35,6 +36,8 @@ __all__ = [
     "Capability",
     "ConfigError",
     "Conflict",
+    "MigrationItem",
+    "MigrationReport",
     "NotFound",
     "PermissionDenied",
     "Principal",
@@ -50,7 +53,11 @@ __all__ = [
     "Subspace",
     "Unsupported",
     "ValidationError",
+    "VerifyItem",
+    "VerifyReport",
     "__version__",
     "connect",
     "connect_async",
+    "migrate",
+    "verify",
 ]

@@ -421,3 +421,13 @@ def _wait_for_interrupt() -> None:
             time.sleep(3600)
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
+
+
+def _register_migration_commands() -> None:
+    from ._migrate._cli import commands
+
+    for command in commands:
+        main.add_command(command)
+
+
+_register_migration_commands()

@@ -47,7 +47,7 @@ def test_every_error_is_a_spacekit_error() -> None:
 def test_importing_spacekit_imports_no_plugin_and_no_cli() -> None:
     code = (
         "import sys, spacekit; "
-        "bad = [m for m in sys.modules if m.startswith(('spacekit_', 'click', 'rich', 'sqlite3', 'spacekit.testing'))]; "
+        "bad = [m for m in sys.modules if m.startswith(('spacekit_', 'click', 'rich', 'httpx', 'spacekit.testing'))]; "
         "print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
