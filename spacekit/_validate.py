@@ -76,10 +76,26 @@ def quote_id(space_id: str) -> str:
     return encoded
 
 
+_DOING = {
+    Capability.LIST: "list spaces",
+    Capability.SEARCH: "search spaces by name",
+    Capability.GET: "get a space",
+    Capability.CREATE: "create spaces",
+    Capability.UPDATE: "update spaces",
+    Capability.DELETE: "delete spaces",
+    Capability.TOKENS: "issue space tokens",
+}
+
+
+def describe(capability: Capability) -> str:
+    """What a capability lets a store do, in words."""
+    return _DOING[capability]
+
+
 def require(capabilities: frozenset[Capability], capability: Capability, provider: str) -> None:
     """Raise ``Unsupported`` unless the store has that capability."""
     if capability not in capabilities:
-        raise Unsupported(f"the {provider} store cannot {capability.value} spaces")
+        raise Unsupported(f"the {provider} store cannot {describe(capability)}")
 
 
 def check_options(options: Mapping[str, Any], allowed: frozenset[str], what: str) -> None:

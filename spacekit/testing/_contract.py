@@ -38,6 +38,7 @@ import pytest_asyncio
 from .._errors import NotFound, Unsupported, ValidationError
 from .._model import Capability, Space
 from .._store import AsyncSpaceStore, SpaceStore
+from .._validate import describe
 
 BAD_NAMES: tuple[tuple[str, str], ...] = (
     ("empty", ""),
@@ -240,7 +241,7 @@ class SpaceStoreContract:
     @pytest.mark.parametrize("capability", sorted(_OPERATIONS), ids=str)
     def test_missing_capability_is_unsupported(self, subject: SpaceStore, capability: Capability) -> None:
         if capability in subject.capabilities:
-            pytest.skip(f"the {subject.provider} store can {capability.value} spaces")
+            pytest.skip(f"the {subject.provider} store can {describe(capability)}")
         with pytest.raises(Unsupported):
             _OPERATIONS[capability](subject)
 
