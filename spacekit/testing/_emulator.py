@@ -26,6 +26,7 @@ import json
 import math
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -373,6 +374,12 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (or is killed) mid-exchange is normal here, not news.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
