@@ -138,3 +138,28 @@ def test_verify_with_a_journal_checks_the_selection_and_expected_renames(source,
     source.create("space-2", "a second one")  # selected, never migrated
     report = verify(source, target, journal=journal)
     assert [(p.source_name, p.problem) for p in report.problems] == [("space-2", Problem.MISSING)]
+
+
+def test_secrets_echoed_by_a_provider_reach_neither_journal_nor_report(tmp_path: Path):
+    import json
+
+    neuroio, datablist = emulator("neuroio"), emulator("datablist")
+    source = fast_store(neuroio)
+    for i in range(3):
+        source.create(f"echo-{i}")
+    target = fast_store(datablist)
+    list(target.list())  # obtain an access token, so the provider can echo it
+    access = datablist.requests[-1].headers["Authorization"].removeprefix("Bearer ")
+    api_key = datablist.connect_settings("http://x")["api_key"]
+    neuroio_token = neuroio.connect_settings("http://x")["token"]
+    # Each store scrubs its own credentials: the target can only echo what it was sent.
+    echo = json.dumps({"message": f"refused {api_key} {access}"})
+    datablist.faults.fail(400, times=3, method="POST", path="^/$", body=echo)
+    report = migrate(source, target, journal=tmp_path / "j.db")
+    assert report.failed, "the echoing answers must have failed their items"
+    shown = json.dumps(report.to_dict()) + report.summary()
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    for secret in (api_key, access, neuroio_token):
+        assert secret not in shown
+        assert secret.encode() not in stored
+    assert "***" in shown
