@@ -200,7 +200,9 @@ class _Policy:
         retry_after = parse_retry_after(raw.headers.get("retry-after"))
         if isinstance(error, RateLimited) and error.retry_after is None:
             error.retry_after = retry_after
-        if status == 429 and retry_after:
+        # Everyone on this store holds off for the server's wait; a wait past the
+        # deadline is not waited out (the caller gets RateLimited at once instead).
+        if status == 429 and retry_after and retry_after <= self.deadline:
             self.limiter.pause(retry_after)
         # A 429 was refused before any work was done: safe to retry for any method.
         if status in RETRY_STATUSES and (request.idempotent or status == 429):

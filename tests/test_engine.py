@@ -81,6 +81,8 @@ def test_a_wait_longer_than_the_deadline_fails_at_once(emulator: ToyEmulator) ->
         store.get("1")
     assert info.value.retry_after == 3600
     assert len(emulator.requests) == 1
+    # nor does the store make its next call wait an hour
+    assert store._engine.policy.limiter.reserve() < 1  # type: ignore[attr-defined]
 
 
 def test_a_dropped_connection_is_retried_for_get(emulator: ToyEmulator, store: spacekit.SpaceStore) -> None:
