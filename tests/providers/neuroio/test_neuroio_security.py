@@ -41,8 +41,8 @@ def _provoke_every_error(store: spacekit.SpaceStore, emulator: NeuroIOEmulator) 
         (lambda: emulator.faults.fail(200, body=echoing), lambda: store.get("1")),
         (lambda: emulator.faults.drop(method="POST"), lambda: store.create("dropped")),
         (lambda: emulator.faults.malformed(body=echoing.encode()[:30]), lambda: list(store.list())),
-        # last: the engine then pauses the whole store for the server's 600 s
         (lambda: emulator.faults.throttle(times=1, retry_after=600), lambda: store.get("1")),
+        (lambda: None, lambda: store.get("405")),  # a wait past the deadline does not stall the store
     ]
     errors: list[BaseException] = []
     for arrange, act in provocations:
