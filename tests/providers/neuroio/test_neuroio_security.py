@@ -84,6 +84,7 @@ def test_the_token_never_shows_in_errors_logs_or_tracebacks(
         spacekit.ProviderUnavailable,
         spacekit.ProtocolError,
         spacekit.RateLimited,
+        spacekit.NotFound,
     ]
     for error in errors:
         for text in (str(error), repr(error), str(getattr(error, "body", "")), str(error.args)):
