@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -21,24 +20,12 @@ from spacekit_datablist import plugin
 from spacekit_datablist._emulator import API_KEY, DatablistEmulator
 
 import spacekit
-from spacekit.testing import vcr_config as shared_vcr_config
 
-CASSETTES = Path(__file__).resolve().parents[3] / "cassettes" / "datablist"
 #: fault tests must stay fast: tiny backoff, few retries
 FAST: dict[str, Any] = {"backoff": 0.01, "retries": 3, "deadline": 5.0}
 RECORD = os.environ.get("DATABLIST_RECORD", "")
 #: what a replayed store sends as its key; the cassettes hold "REDACTED" instead
 REPLAY_KEY = "replayed-key-not-a-secret"
-
-
-@pytest.fixture
-def vcr_config() -> dict[str, Any]:
-    return shared_vcr_config()
-
-
-@pytest.fixture
-def vcr_cassette_dir() -> str:
-    return str(CASSETTES)
 
 
 @pytest.fixture
