@@ -6,10 +6,11 @@ It is safe for several processes to use one file at once: the file is in WAL mod
 waits up to ``BUSY_TIMEOUT`` for a lock, and makes every write one ``BEGIN
 IMMEDIATE`` transaction. Ids come from ``AUTOINCREMENT``, so they are never reused.
 
-An existing file is checked read-only before it is opened for writing: a file that
-is not a spacekit store (corrupt, unreadable, another program's database, a newer
-schema) is a ``ConfigError`` naming the path, and is left untouched. A wrong file
-is the caller's configuration to fix, not a provider failing, hence ``ConfigError``.
+An existing file is checked read-only before it is opened for writing (see
+``_sqlitefile``): a file that is not a spacekit store (corrupt, unreadable, another
+program's database, a newer schema) is a ``ConfigError`` naming the path, and is
+left untouched. A wrong file is the caller's configuration to fix, not a provider
+failing, hence ``ConfigError``.
 
 ``_translated`` is the one place sqlite3 exceptions become spacekit errors.
 """
@@ -21,10 +22,8 @@ import json
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Final
 
 from ._errors import (
@@ -37,13 +36,13 @@ from ._errors import (
     ValidationError,
 )
 from ._model import Principal, Space, SpaceKind, Subspace, parse_datetime
+from ._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, primary_code, use_wal
 
 MEMORY: Final = ":memory:"
 PAGE_SIZE: Final = 500
 BUSY_TIMEOUT: Final = 5.0
 SCHEMA_VERSION: Final = 1
 APPLICATION_ID: Final = 0x53504B54  # "SPKT": marks the file as a spacekit store
-_HEADER: Final = b"SQLite format 3\x00"
 _MAX_ID: Final = 2**63 - 1
 
 _SCHEMA: Final = """
@@ -61,9 +60,15 @@ CREATE TABLE IF NOT EXISTS spaces (
 )
 """
 _COLUMNS: Final = ("name", "kind", "description", "owner", "admins", "subspaces", "image_url")
+_FILE: Final = FileKind(
+    label="spacekit store",
+    application_id=APPLICATION_ID,
+    schema_version=SCHEMA_VERSION,
+    schema=_SCHEMA,
+    refusal="{path} is not a usable spacekit store ({why}); the file was left untouched",
+)
 
-# Primary result codes (the low byte of sqlite_errorcode).
-_BUSY_CODES: Final = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+# Primary result codes (the low byte of sqlite_errorcode), besides BUSY_CODES.
 _BROKEN_CODES: Final = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
 _ACCESS_CODES: Final = frozenset({3, 8, 14, 23})  # SQLITE_PERM, READONLY, CANTOPEN, AUTH
 _IO_CODES: Final = frozenset({10, 13})  # SQLITE_IOERR, SQLITE_FULL
@@ -86,7 +91,8 @@ class Database:
     def open(cls, location: str, *, provider: str) -> Database:
         """Open (creating it on first use) the store at ``location``, a path or ``MEMORY``."""
         if location != MEMORY:
-            _check_existing(location, provider)
+            with _translated(location, provider):
+                check_existing(location, _FILE, timeout=BUSY_TIMEOUT)
             _make_parent(location, provider)
         with _translated(location, provider):
             connection = sqlite3.connect(
@@ -230,63 +236,20 @@ def _translated(location: str, provider: str) -> Iterator[None]:
 
 
 def _error(exc: sqlite3.Error, location: str, provider: str) -> SpacekitError:
-    code = _primary_code(exc)
-    if code in _BUSY_CODES:
+    code = primary_code(exc)
+    if code in BUSY_CODES:
         return ProviderUnavailable(
             f"the {provider} store {location} stayed locked by another connection "
             f"for more than {BUSY_TIMEOUT:g} s",
             provider=provider,
         )
     if code in _BROKEN_CODES:
-        return _not_a_store(location, str(exc))
+        return _FILE.refuse(location, str(exc))
     if code in _ACCESS_CODES:
         return ConfigError(f"cannot open the {provider} store {location}: {exc}")
     if code in _IO_CODES:
         return ProviderUnavailable(f"the {provider} store {location} failed: {exc}", provider=provider)
     return ProviderError(f"the {provider} store {location} failed: {exc}", provider=provider)
-
-
-def _primary_code(exc: sqlite3.Error) -> int:
-    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-
-
-def _not_a_store(location: str, why: str) -> ConfigError:
-    return ConfigError(f"{location} is not a usable spacekit store ({why}); the file was left untouched")
-
-
-def _check_existing(path: str, provider: str) -> None:
-    """Refuse, without writing to it, an existing file that is not a spacekit store."""
-    if not os.path.lexists(path):
-        return
-    try:
-        with open(path, "rb") as file:
-            header = file.read(len(_HEADER))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the {provider} store {path}: {exc.strerror}") from exc
-    if not header:
-        return  # an empty file: SQLite makes a new database of it
-    if header != _HEADER:
-        raise _not_a_store(path, "not a SQLite database")
-    with (
-        _translated(path, provider),
-        contextlib.closing(
-            sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
-        ) as connection,
-    ):
-        _check_identity(connection, path)
-
-
-def _check_identity(connection: sqlite3.Connection, location: str) -> None:
-    """A spacekit store of a schema this code knows, or an empty database."""
-    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-    if application_id == 0 and version == 0 and tables == 0:
-        return
-    if application_id != APPLICATION_ID:
-        raise _not_a_store(location, "a SQLite database of another program")
-    if version > SCHEMA_VERSION:
-        raise _not_a_store(location, f"schema version {version}, from a newer spacekit")
 
 
 def _make_parent(path: str, provider: str) -> None:
@@ -302,31 +265,8 @@ def _prepare(connection: sqlite3.Connection, location: str) -> None:
     """Settings of this connection, then the schema, created on first use."""
     connection.row_factory = sqlite3.Row
     connection.create_function("spacekit_contains", 2, _contains, deterministic=True)
-    _use_wal(connection)
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        _check_identity(connection, location)  # again: another process may have written since
-        connection.execute(_SCHEMA)
-        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-
-
-def _use_wal(connection: sqlite3.Connection) -> None:
-    """Switch to WAL, retrying: SQLite answers "busy" here without waiting its timeout."""
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    while True:
-        try:
-            connection.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if _primary_code(exc) not in _BUSY_CODES or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
+    use_wal(connection, BUSY_TIMEOUT)
+    claim(connection, location, _FILE)
 
 
 def _contains(name: str, needle: str) -> bool:

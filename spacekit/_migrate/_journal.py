@@ -13,7 +13,8 @@ The file also holds the identities of source and target (provider, location, sto
 name; never a secret) and refuses a run against another pair. It is in WAL mode
 with ``synchronous=NORMAL``: a committed record survives the process being killed
 (SIGKILL, a crash), though not necessarily the machine losing power. It is opened
-with an exclusive lock, so two runs never share one journal. Every sqlite3
+with an exclusive lock, so two runs never share one journal. A wrong file is refused
+untouched, as ``_sqlitefile`` does for every spacekit file, and every sqlite3
 exception becomes a ``ConfigError`` naming the file.
 """
 
@@ -33,12 +34,12 @@ from typing import Any, Final
 import attrs
 
 from .._errors import ConfigError
+from .._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, primary_code, use_wal
 from ._report import Action, Identity
 
 APPLICATION_ID: Final = 0x53504B4A  # "SPKJ": a spacekit migration journal
 SCHEMA_VERSION: Final = 1
 BUSY_TIMEOUT: Final = 0.5
-_HEADER: Final = b"SQLite format 3\x00"
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
@@ -64,6 +65,13 @@ _COLUMNS: Final = (
     "target_description",
     "target_id",
     "error",
+)
+_FILE: Final = FileKind(
+    label="spacekit migration journal",
+    application_id=APPLICATION_ID,
+    schema_version=SCHEMA_VERSION,
+    schema=_SCHEMA,
+    refusal="{path} is not a spacekit migration journal ({why}); the file was left untouched",
 )
 
 
@@ -113,10 +121,9 @@ class Journal:
         exists = os.path.exists(text)
         if not exists and not create:
             raise ConfigError(f"no migration journal at {text}")
-        if exists:
-            _check_header(text)
         uri = f"{Path(text).as_uri()}?mode={'rwc' if create else 'rw'}"
         with _translated(text):
+            check_existing(text, _FILE, timeout=BUSY_TIMEOUT)
             connection = sqlite3.connect(
                 uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
             )
@@ -252,37 +259,9 @@ def _set_meta(db: sqlite3.Connection, key: str, value: Any) -> None:
 def _prepare(db: sqlite3.Connection, path: str) -> None:
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA locking_mode = EXCLUSIVE")
-    db.execute("PRAGMA journal_mode = WAL")
+    use_wal(db, BUSY_TIMEOUT)
     db.execute("PRAGMA synchronous = NORMAL")
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        application_id = db.execute("PRAGMA application_id").fetchone()[0]
-        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if application_id != APPLICATION_ID and (application_id or tables):
-            raise ConfigError(f"{path} is not a spacekit migration journal; the file was left untouched")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise ConfigError(f"the journal {path} was written by a newer spacekit (schema {version})")
-        for statement in filter(str.strip, _SCHEMA.split(";")):
-            db.execute(statement)
-        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-
-
-def _check_header(path: str) -> None:
-    """Refuse, without writing to it, a file that is not a SQLite database."""
-    try:
-        with open(path, "rb") as file:
-            header = file.read(len(_HEADER))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the journal {path}: {exc.strerror}") from None
-    if header and header != _HEADER:
-        raise ConfigError(f"{path} is not a spacekit migration journal; the file was left untouched")
+    claim(db, path, _FILE)
 
 
 @contextlib.contextmanager
@@ -291,7 +270,6 @@ def _translated(path: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-        if code in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
+        if primary_code(exc) in BUSY_CODES:
             raise ConfigError(f"the journal {path} is in use by another migration run") from None
         raise ConfigError(f"the journal {path} cannot be used: {exc}") from None

@@ -1,0 +1,111 @@
+"""How spacekit guards a SQLite file of its own: recognise it without writing, then claim it.
+
+Two kinds of file use this: the embedded store (``_sqlite``) and the migration
+journal (``_migrate._journal``). Each kind is marked by its ``PRAGMA application_id``
+and versioned by ``PRAGMA user_version``, and is described by a ``FileKind``.
+
+- ``check_existing`` refuses, before the file is opened for writing, a file that is
+  not a SQLite database, a database of another program, or one of a newer schema.
+  It reads only; an empty file or an empty database is accepted.
+- ``claim`` checks again inside a write transaction (another process may have
+  written since), creates the schema on first use and marks the file, all at once.
+- ``use_wal`` switches a connection to WAL mode.
+
+A refused file is the kind's ``ConfigError``. sqlite3's own exceptions pass through:
+each user translates them in its own way, with ``primary_code`` and ``BUSY_CODES``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Final
+
+import attrs
+
+from ._errors import ConfigError
+
+HEADER: Final = b"SQLite format 3\x00"
+BUSY_CODES: Final = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
+
+
+@attrs.frozen
+class FileKind:
+    """One kind of spacekit SQLite file."""
+
+    label: str  # names the file in messages: "spacekit store"
+    application_id: int
+    schema_version: int  # written by this code; a file with a higher one is refused
+    schema: str  # "CREATE ... IF NOT EXISTS" statements, separated by ";"
+    refusal: str  # the message refusing a wrong file, with {path} and {why}
+
+    def refuse(self, path: str, why: str) -> ConfigError:
+        return ConfigError(self.refusal.format(path=path, why=why))
+
+
+def primary_code(exc: sqlite3.Error) -> int:
+    """The primary result code of a sqlite3 exception (the low byte of its extended code)."""
+    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+
+
+def check_existing(path: str, kind: FileKind, *, timeout: float) -> None:
+    """Refuse, without writing to it, an existing file that is not of ``kind`` (nor empty)."""
+    if not os.path.lexists(path):
+        return
+    try:
+        with open(path, "rb") as file:
+            header = file.read(len(HEADER))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {kind.label} {path}: {exc.strerror}") from exc
+    if not header:
+        return  # an empty file: SQLite makes a new database of it
+    if header != HEADER:
+        raise kind.refuse(path, "not a SQLite database")
+    uri = f"{Path(path).as_uri()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=timeout)) as connection:
+        _check_identity(connection, path, kind)
+
+
+def claim(connection: sqlite3.Connection, path: str, kind: FileKind) -> None:
+    """In one transaction: check the file again, create the schema if new, mark the file."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        _check_identity(connection, path, kind)
+        for statement in filter(str.strip, kind.schema.split(";")):
+            connection.execute(statement)
+        connection.execute(f"PRAGMA application_id = {kind.application_id}")
+        connection.execute(f"PRAGMA user_version = {kind.schema_version}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def use_wal(connection: sqlite3.Connection, timeout: float) -> None:
+    """Switch to WAL, retrying: SQLite answers "busy" here without waiting its timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if primary_code(exc) not in BUSY_CODES or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _check_identity(connection: sqlite3.Connection, path: str, kind: FileKind) -> None:
+    """A file of ``kind`` with a schema this code knows, or an empty database."""
+    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if application_id == 0 and version == 0 and tables == 0:
+        return
+    if application_id != kind.application_id:
+        raise kind.refuse(path, "a SQLite database of another program")
+    if version > kind.schema_version:
+        raise kind.refuse(path, f"schema version {version}, from a newer spacekit")
