@@ -59,6 +59,12 @@ def test_a_drop_closes_the_connection(emulator: ToyEmulator, client: httpx.Clien
     assert client.get("/spaces/2/").status_code == 200
 
 
+def test_a_status_after_commit_applies_the_write(emulator: ToyEmulator, client: httpx.Client) -> None:
+    emulator.faults.fail(500, method="POST", after_commit=True)
+    assert client.post("/spaces/", json={"name": "two"}).status_code == 500
+    assert [s["name"] for s in emulator.spaces.values()] == ["one", "two"]
+
+
 def test_the_rate_limit_answers_429_with_retry_after(emulator: ToyEmulator, client: httpx.Client) -> None:
     emulator.faults.rate_limit = 3
     statuses = [client.get("/spaces/1/") for _ in range(6)]

@@ -91,7 +91,7 @@ class Clock:
 
 @attrs.define
 class _Fault:
-    kind: str  # "status", "drop", "drop_after_commit", "malformed"
+    kind: str  # "status", "status_after_commit", "drop", "drop_after_commit", "malformed"
     remaining: int
     method: str | None
     path: re.Pattern[str] | None
@@ -133,10 +133,13 @@ class Faults:
         path: str | None = None,
         body: bytes | str = b'{"message": "injected fault"}',
         headers: dict[str, str] | None = None,
+        after_commit: bool = False,
     ) -> None:
-        """Answer ``status`` with ``body`` instead of handling the request."""
+        """Answer ``status`` with ``body`` instead of handling the request; with
+        ``after_commit``, handle it first (the write happens, the answer says it failed)."""
         data = body.encode() if isinstance(body, str) else body
-        self._add("status", times, method, path, status=status, body=data, headers=dict(headers or {}))
+        kind = "status_after_commit" if after_commit else "status"
+        self._add(kind, times, method, path, status=status, body=data, headers=dict(headers or {}))
 
     def throttle(
         self,
@@ -289,6 +292,8 @@ class Emulator(abc.ABC):
         response = self._handle_safely(request)
         if fault is not None and fault.kind == "drop_after_commit":
             raise Dropped
+        if fault is not None and fault.kind == "status_after_commit":
+            return httpx.Response(fault.status, headers=fault.headers, content=fault.body)
         if fault is not None and fault.kind == "malformed":
             body = fault.body or response.content[: len(response.content) // 2]
             return httpx.Response(
