@@ -288,4 +288,7 @@ def _coerce(setting: Setting, value: Any, label: str) -> Any:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     shown = "<hidden>" if setting.secret else repr(value)
-    raise ConfigError(f"{label} must be a {kind.__name__}, got {shown}")
+    raise ConfigError(f"{label} must be {_KIND_NAMES.get(kind, 'a ' + kind.__name__)}, got {shown}")
+
+
+_KIND_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}

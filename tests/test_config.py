@@ -159,7 +159,7 @@ def test_a_bad_environment_setting_names_the_variable(
     monkeypatch: pytest.MonkeyPatch, fake: FakePlugin
 ) -> None:
     monkeypatch.setenv("SPACEKIT_FAKE_TIMEOUT", "soon")
-    assert "SPACEKIT_FAKE_TIMEOUT: setting 'timeout' must be a float" in config_error(name="fake")
+    assert "SPACEKIT_FAKE_TIMEOUT: setting 'timeout' must be a number" in config_error(name="fake")
 
 
 def test_a_missing_required_setting_says_how_to_give_it(fake: FakePlugin) -> None:
@@ -211,7 +211,7 @@ def test_a_setting_of_the_wrong_type_names_the_file_store_and_key(
     write_config: Callable[..., Path],
 ) -> None:
     path = write_config('[stores.work]\nprovider = "local"\npath = 5\n')
-    with pytest.raises(ConfigError, match=r"\[stores\.work\]: setting 'path' must be a str") as caught:
+    with pytest.raises(ConfigError, match=r"\[stores\.work\]: setting 'path' must be a string") as caught:
         spacekit.connect("work")
     assert str(path) in str(caught.value)
 
@@ -316,7 +316,7 @@ def test_a_mistyped_secret_is_not_shown(
     write_config('[stores.w]\nprovider = "fake"\ntoken = "t"\npin = "env:PIN"\n')
     monkeypatch.setenv("PIN", SECRET)
     message = config_error(name="w")
-    assert "setting 'pin' must be a int" in message
+    assert "setting 'pin' must be a whole number" in message
     assert SECRET not in message
 
 
