@@ -9,7 +9,9 @@ Exit codes, as in the rest of the command line::
         another pair of stores, a policy the target cannot perform
     3   not found
     4   authentication or permission: the run stopped at once, nothing more written
-    5   any other provider failure that stopped the run (e.g. listing failed)
+    5   any other provider failure that stopped the run (the source listing failed
+        for good, the target rate-limits beyond the store's deadline)
+    130 interrupted (Ctrl-C); every write sent is journaled, so the same command resumes
 
 A progress bar is drawn on stderr when it is a terminal, never with ``--json``.
 """
@@ -33,7 +35,7 @@ from ._report import MigrationItem, MigrationReport, Outcome, VerifyReport
 from ._run import migrate as run_migration
 from ._verify import verify as run_verify
 
-OK, PARTIAL, USAGE, NOT_FOUND, DENIED, PROVIDER = 0, 1, 2, 3, 4, 5
+OK, PARTIAL, USAGE, NOT_FOUND, DENIED, PROVIDER, INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 _CODES: Final = (
     (NotFound, NOT_FOUND),
     (AuthenticationError, DENIED),
@@ -60,7 +62,7 @@ def _errors_to_exit(journal: str | None) -> Iterator[None]:
     except KeyboardInterrupt:
         hint = f"; {_RESUME_HINT} (journal: {journal})" if journal else ""
         click.echo(f"Interrupted{hint}", err=True)
-        raise click.exceptions.Exit(PARTIAL) from None
+        raise click.exceptions.Exit(INTERRUPTED) from None
 
 
 def _console(stderr: bool = False) -> Console:

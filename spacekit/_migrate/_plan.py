@@ -20,12 +20,17 @@ import attrs
 from .._errors import Unsupported, ValidationError
 from .._model import Capability, Space, SpaceKind
 from .._store import SpaceStore
+from .._validate import MAX_NAME
 from ._journal import UNRESOLVED, Entry, Journal, State
 from ._report import Action, MigrationItem, Outcome
 
 POLICIES: Final = ("skip", "update", "rename", "fail")
+#: actions that create a target space
+WRITTEN: Final = frozenset({Action.CREATE, Action.RENAME})
 #: Space fields a migration carries beyond the name, where the target keeps them
 CARRIED: Final = ("description", "kind", "owner", "admins", "subspaces", "image_url")
+#: a target may cut names; one cut to fewer characters than this is not recognised
+STEM: Final = 32
 
 Select = str | Iterable[str] | Callable[[Space], bool] | None
 Transform = Callable[[Space], Space | None]
@@ -90,6 +95,22 @@ def matches(select: list[str] | None, name: str) -> bool:
     return select is None or any(name == n or fnmatch.fnmatchcase(name, n) for n in select)
 
 
+def resembles(wanted: str, got: str) -> bool:
+    """Whether ``got`` is ``wanted`` as a target may store it: with surrounding or repeated
+    whitespace removed, the case changed, or cut after at least ``STEM`` characters."""
+    want, have = _normal(wanted), _normal(got)
+    return have == want or (len(have) >= STEM and want.startswith(have))
+
+
+def stem(name: str) -> str:
+    """A query that finds ``name`` however a target rewrote it (see ``resembles``)."""
+    return name.strip()[:STEM].split("  ")[0]
+
+
+def _normal(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
 def lost_fields(space: Space, target: SpaceStore, *, updating: bool = False) -> tuple[str, ...]:
     """The fields with a value in ``space`` that the target will not hold."""
     kept = {"description"} & target.writable_fields if updating else target.writable_fields
@@ -149,18 +170,29 @@ class TargetIndex:
         with self._lock:
             return target_id in self._ids
 
-    def first(self, name: str) -> Known | None:
-        with self._lock:
-            found = self._by_name.get(name)
-            return found[0] if found else None
-
     def unclaimed(self, name: str) -> Known | None:
+        """A space of this name that no source space maps to: a conflict for a new one."""
         with self._lock:
             return next((k for k in self._by_name.get(name, ()) if k.id not in self._claimed), None)
+
+    def resembling(self, name: str) -> Known | None:
+        """An unclaimed space of this name or, failing that, of a name like it (``resembles``)."""
+        exact = self.unclaimed(name)
+        if exact is not None:
+            return exact
+        with self._lock:
+            alike = (k for known in self._by_name.values() for k in known if resembles(name, k.name))
+            return next(
+                (k for k in alike if k.id not in self._claimed and k.name not in self._reserved), None
+            )
 
     def taken(self, name: str) -> bool:
         with self._lock:
             return name in self._by_name or name in self._reserved
+
+    def reserved(self, name: str) -> bool:
+        with self._lock:
+            return name in self._reserved
 
     def reserve(self, name: str) -> None:
         with self._lock:
@@ -171,10 +203,16 @@ class TargetIndex:
             self._claimed.add(target_id)
 
     def free_name(self, name: str) -> str:
+        """ "Name (2)", "Name (3)"...: the first not taken, the name cut to fit the limit."""
         number = 2
-        while self.taken(f"{name} ({number})"):
+        while self.taken(_numbered(name, number)):
             number += 1
-        return f"{name} ({number})"
+        return _numbered(name, number)
+
+
+def _numbered(name: str, number: int) -> str:
+    suffix = f" ({number})"
+    return name[: MAX_NAME - len(suffix)] + suffix
 
 
 @attrs.frozen
@@ -218,6 +256,7 @@ class Step:
         outcome: Outcome,
         *,
         target_id: str | None = None,
+        target_name: str | None = None,
         error: str | None = None,
         reason: str | None = None,
     ) -> MigrationItem:
@@ -227,7 +266,7 @@ class Step:
             action=self.action,
             outcome=outcome,
             target_id=target_id or self.target_id,
-            target_name=self.target_name,
+            target_name=target_name or self.target_name,
             lost=self.lost,
             reason=reason or self.reason,
             error=error or self.error,
@@ -254,9 +293,8 @@ class Planner:
 
     def plan(self, source: Space) -> Step:
         entry = self.journal.get(source.id) if self.journal else None
-        if entry is not None and entry.state is State.DONE:
-            gone = entry.target_id is not None and not self.index.has_id(entry.target_id)
-            reason = "already migrated (journal)" + ("; the target space is no longer listed" if gone else "")
+        if entry is not None and entry.state is State.DONE and self._still_there(entry):
+            reason = "already migrated (journal)"
             return Step(source, Action.SKIP, entry.target_name, target_id=entry.target_id, reason=reason)
         try:
             space = self.transform(source) if self.transform else source
@@ -278,10 +316,23 @@ class Planner:
             )
         if entry is not None and entry.state in UNRESOLVED:
             return self._reconcile(source, space, entry)
-        return self._fresh(source, space)
+        if entry is not None and entry.state is State.FAILED and entry.action in WRITTEN:
+            # A create refused with an error may still have been applied (a proxy's
+            # 5xx after the commit, a lying 409): look before writing again.
+            found = self.index.resembling(entry.target_name or space.name)
+            if found is not None:
+                return self._found(source, space, entry.action, found)
+        step = self._fresh(source, space)
+        if entry is not None and entry.state is State.DONE:
+            gone = f"migrated earlier as {entry.target_id}, which is no longer on the target"
+            return attrs.evolve(step, reason=f"{gone}; {step.reason}" if step.reason else gone)
+        return step
+
+    def _still_there(self, entry: Entry) -> bool:
+        return entry.target_id is None or self.index.has_id(entry.target_id)
 
     def _fresh(self, source: Space, space: Space) -> Step:
-        existing = self.index.first(space.name)
+        existing = self.index.unclaimed(space.name)  # spaces this migration made are no conflict
         if existing is None:
             return self._create(source, space, Action.CREATE, space.name)
         if self.on_conflict == "rename":
@@ -330,19 +381,23 @@ class Planner:
         if entry.action is Action.UPDATE and entry.target_id is not None:
             known = Known(entry.target_id, name, None)
             return self._update(source, space, known, "resumed: the earlier update's outcome was unknown")
-        found = self.index.unclaimed(name)
+        found = self.index.resembling(name)
         if found is not None:
-            self.index.claim(found.id)
-            description, options = create_arguments(space, self.target)
-            return Step(
-                source,
-                entry.action,
-                name,
-                description,
-                options,
-                target_id=found.id,
-                lost=lost_fields(space, self.target),
-                reconciled=True,
-                reason="found on the target after a write of unknown outcome; not written again",
-            )
+            return self._found(source, space, entry.action, found)
         return self._create(source, space, entry.action, name)
+
+    def _found(self, source: Space, space: Space, action: Action, found: Known) -> Step:
+        """The space an earlier write of uncertain outcome made: claimed, not written again."""
+        self.index.claim(found.id)
+        description, options = create_arguments(space, self.target)
+        return Step(
+            source,
+            action,
+            found.name,
+            description,
+            options,
+            target_id=found.id,
+            lost=lost_fields(space, self.target),
+            reconciled=True,
+            reason="found on the target after an earlier write of uncertain outcome; not written again",
+        )

@@ -11,6 +11,11 @@ safe to share between threads (httpx.Client pools connections; the engine's rate
 limiter and authentication lock are thread-safe; the embedded store serializes
 on its own lock). Every worker goes through the same store object, so they all
 share its rate limiter, and a 429 ``Retry-After`` pauses every one of them.
+
+When the run stops (a ``Stop`` from a write, the source listing failing for good,
+Ctrl-C), it raises; every write sent is journaled, so the same call resumes. A
+failed listing first finishes the steps already planned; a ``Stop`` and Ctrl-C
+let the writes in flight finish and start no other.
 """
 
 from __future__ import annotations
@@ -19,8 +24,12 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import NoReturn
 
-from ._apply import Fatal, Writer
+from .._errors import AuthenticationError, PermissionDenied, ProviderError, RateLimited
+from .._model import Space
+from .._store import SpaceStore
+from ._apply import Stop, Writer
 from ._journal import Journal
 from ._plan import (
     Planner,
@@ -33,7 +42,7 @@ from ._plan import (
     selector,
     store_warnings,
 )
-from ._report import MigrationItem, MigrationReport, Outcome
+from ._report import Identity, MigrationItem, MigrationReport, Outcome
 from ._stores import StoreLike, opened
 
 Progress = Callable[[MigrationItem], None]
@@ -78,7 +87,8 @@ def migrate(
                 book.bind(src_id, dst_id, patterns(select))
         index = TargetIndex.load(dst, book.claimed() if book else ())
         planner = Planner(dst, index, on_conflict=on_conflict, journal=book, transform=transform)
-        steps = (planner.plan(space) for space in src.list() if choose(space))
+        listed = _listed(src, src_id)
+        steps = (planner.plan(space) for space in listed if choose(space))
         if dry_run:
             items = _planned(steps, progress)
         else:
@@ -117,6 +127,26 @@ def _decided(step: Step) -> Outcome:
     return Outcome.FAILED if step.error else Outcome.SKIPPED
 
 
+class ListingFailed(Exception):
+    """The source listing failed for good: the steps already planned are finished first."""
+
+    def __init__(self, error: ProviderError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _listed(source: SpaceStore, who: Identity) -> Iterator[Space]:
+    count = 0
+    try:
+        for space in source.list():
+            count += 1
+            yield space
+    except ProviderError as exc:
+        raise ListingFailed(
+            _restated(exc, f"listing the source ({who}) failed after {count} space(s): {exc.args[0]}")
+        ) from None
+
+
 def _apply(
     steps: Iterator[Step], writer: Writer, concurrency: int, progress: Progress | None
 ) -> list[MigrationItem]:
@@ -127,7 +157,7 @@ def _apply(
     def collect(done: set[Future[MigrationItem | None]]) -> None:
         for future in done:
             number = pending.pop(future)
-            item = future.result()  # a Fatal propagates from here
+            item = future.result()  # a Stop propagates from here
             if item is not None:
                 results[number] = item
                 if progress:
@@ -141,23 +171,37 @@ def _apply(
                 pending[pool.submit(writer.apply, step)] = number
             while pending:
                 collect(wait(pending, return_when=FIRST_COMPLETED).done)
-        except Fatal as fatal:
+        except ListingFailed as failed:
+            while pending:  # what was planned is written, and journaled, before stopping
+                collect(wait(pending, return_when=FIRST_COMPLETED).done)
+            _stop(failed.error, "The spaces listed before it were migrated")
+        except Stop as stop:
             writer.stopped.set()
             wait(pending)
-            raise _stopped(fatal) from None
+            _stop(stop.error)
         except BaseException:
-            writer.stopped.set()  # Ctrl-C or a listing failure: finish what is in flight, start nothing
+            writer.stopped.set()  # Ctrl-C: finish what is in flight, start nothing
             wait(pending)
             raise
     return [results[number] for number in sorted(results)]
 
 
-def _stopped(fatal: Fatal) -> Exception:
-    error = fatal.error
-    message = (
-        f"migration stopped: {error.args[0] if error.args else error}. Nothing more was written; "
-        "fix the credentials or permissions, then run the same command again to resume"
-    )
-    return type(error)(
-        message, provider=getattr(error, "provider", None), status=getattr(error, "status", None)
-    )
+def _stop(error: ProviderError, written: str = "Nothing more was written") -> NoReturn:
+    if isinstance(error, AuthenticationError | PermissionDenied):
+        cause, then = error.args[0] if error.args else error, "fix the credentials or permissions, then"
+    elif isinstance(error, RateLimited):
+        wait = f" and asks to wait {error.retry_after:g} s" if error.retry_after is not None else ""
+        cause, then = f"the target is rate limiting{wait} ({error.args[0]})", "later,"
+    else:
+        cause, then = error.args[0] if error.args else error, "once the provider answers again,"
+    raise _restated(
+        error,
+        f"migration stopped: {cause}. {written}; {then} run the same command again to resume",
+    ) from None
+
+
+def _restated(error: ProviderError, message: str) -> ProviderError:
+    """The same kind of error, with a message saying what it stopped."""
+    restated = type(error)(message, provider=error.provider, status=error.status)
+    restated.__dict__.update({k: v for k, v in vars(error).items() if k not in ("provider", "status")})
+    return restated

@@ -2,10 +2,13 @@
 
 With a journal, every journaled pair is compared, and every source space the
 recorded selection takes but the journal lacks is reported missing. Without one,
-source and target spaces are matched by name. Fields compared: the name always
-(a journaled rename, or a transform's new name, is expected), the description
-where both stores keep it. A name held by more than one target space, where this
-migration created it, is a duplicate. Only reads: nothing is written anywhere.
+source and target spaces are matched by name (as many target spaces of a name as
+the source has). Fields compared: the name always (a journaled rename, a
+transform's new name, or the name as the target stored it, is expected), the
+description where both stores keep it. A target space bearing the name of one
+this migration created, but held by no journaled pair, is a duplicate (without
+a journal: more target spaces of a name than source spaces). Only reads: nothing
+is written anywhere.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ def verify(
         targets = {space.id: Known(space.id, space.name, space.description) for space in dst.list()}
         names = Counter(known.name for known in targets.values())
         if book is not None:
-            checked, problems = _by_journal(src, book, targets, names, fields)
+            paired = {e.target_id for e in book.entries() if e.state in _PAIRED}
+            strays = Counter(k.name for k in targets.values() if k.id not in paired)
+            checked, problems = _by_journal(src, book, targets, strays, fields)
         else:
             checked, problems = _by_name(src, targets, names, fields)
         return VerifyReport(src_id, dst_id, checked, tuple(problems), fields, book.path if book else None)
@@ -54,25 +59,38 @@ def _compared(source: SpaceStore, target: SpaceStore) -> tuple[str, ...]:
 def _by_name(
     source: SpaceStore, targets: dict[str, Known], names: Counter[str], fields: tuple[str, ...]
 ) -> tuple[int, list[VerifyItem]]:
-    by_name = {known.name: known for known in targets.values()}
+    """The n-th source space of a name pairs with the n-th target space of that name; a
+    target space of a name left over once the source's are paired is a duplicate."""
+    by_name: dict[str, list[Known]] = {}
+    for known in targets.values():
+        by_name.setdefault(known.name, []).append(known)
+    first: dict[str, str] = {}  # a source id per name, to report duplicates under
     checked, problems = 0, []
     for space in source.list():
         checked += 1
-        found = by_name.get(space.name)
-        if found is None:
+        first.setdefault(space.name, space.id)
+        left = by_name.get(space.name)
+        if not left:
             problems.append(
                 VerifyItem(space.id, space.name, Problem.MISSING, detail="no target space of that name")
             )
-        elif names[space.name] > 1:
-            problems.append(_duplicate(space.id, space.name, found.id, names[space.name]))
-        else:
-            problems += _differences(space.id, space.name, found, space.name, space.description, fields)
+            continue
+        found = left.pop(0)
+        problems += _differences(space.id, space.name, found, space.name, space.description, fields)
+    for name, source_id in first.items():
+        if by_name.get(name):
+            problems.append(_duplicate(source_id, name, by_name[name][0].id, names[name]))
     return checked, problems
 
 
 def _by_journal(
-    source: SpaceStore, book: Journal, targets: dict[str, Known], names: Counter[str], fields: tuple[str, ...]
+    source: SpaceStore,
+    book: Journal,
+    targets: dict[str, Known],
+    strays: Counter[str],
+    fields: tuple[str, ...],
 ) -> tuple[int, list[VerifyItem]]:
+    """``strays`` counts, by name, the target spaces no journaled pair holds."""
     selection = book.selection()
     seen: set[str] = set()
     checked, problems = 0, []
@@ -89,7 +107,7 @@ def _by_journal(
         if entry.state is State.EXCLUDED:
             continue
         checked += 1
-        problems += _check_pair(space, entry, targets, names, fields)
+        problems += _check_pair(space, entry, targets, strays, fields)
     for entry in _unseen(book, seen):
         checked += 1
         problems.append(
@@ -109,7 +127,7 @@ def _unseen(book: Journal, seen: set[str]) -> Iterator[Entry]:
 
 
 def _check_pair(
-    space: Space, entry: Entry, targets: dict[str, Known], names: Counter[str], fields: tuple[str, ...]
+    space: Space, entry: Entry, targets: dict[str, Known], strays: Counter[str], fields: tuple[str, ...]
 ) -> list[VerifyItem]:
     if entry.state not in _PAIRED or entry.target_id is None:
         detail = f"not migrated (journal: {entry.state.value}{': ' + entry.error if entry.error else ''})"
@@ -125,8 +143,8 @@ def _check_pair(
                 detail="the journaled target space is not on the target",
             )
         ]
-    if entry.action in (Action.CREATE, Action.RENAME) and names[found.name] > 1:
-        return [_duplicate(space.id, space.name, found.id, names[found.name])]
+    if entry.action in (Action.CREATE, Action.RENAME) and strays[found.name]:
+        return [_duplicate(space.id, space.name, found.id, strays[found.name] + 1)]
     name = _expected(space.name, entry.source_name, entry.target_name)
     description = _expected(space.description, entry.source_description, entry.target_description)
     return _differences(space.id, space.name, found, name, description, fields)
