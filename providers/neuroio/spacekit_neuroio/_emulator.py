@@ -161,20 +161,20 @@ class NeuroIOEmulator(Emulator):
 
     @router.route("DELETE", r"/v1/spaces/(?P<sid>[^/]+)/")
     def _delete(self, request: httpx.Request, sid: str) -> httpx.Response:
-        space = self._space(sid)
-        if space["id"] == 1:
+        key = self._key(sid)
+        if key == 1:
             raise Refused(400, "The default space cannot be deleted.", PROTECTED)
-        del self.spaces[space["id"]]
-        self.tokens.pop(space["id"], None)
+        del self.spaces[key]
+        self.tokens.pop(key, None)
         return httpx.Response(204)
 
     @router.route("POST", r"/v1/spaces/(?P<sid>[^/]+)/tokens/")
     def _token(self, request: httpx.Request, sid: str) -> httpx.Response:
-        space = self._space(sid)
+        key = self._key(sid)
         permanent = _json_object(request, allowed={"permanent"}).get("permanent", False)
         if not isinstance(permanent, bool):
             raise _invalid("permanent", "Must be a valid boolean.", INVALID)
-        issued = self.tokens.setdefault(space["id"], [])
+        issued = self.tokens.setdefault(key, [])
         if permanent and sum(1 for _, kept in issued if kept) >= MAX_PERMANENT_TOKENS:
             raise Refused(
                 400, f"A space can have at most {MAX_PERMANENT_TOKENS} permanent tokens.", TOKEN_LIMIT
@@ -190,11 +190,14 @@ class NeuroIOEmulator(Emulator):
         issued.append((token, permanent))
         return json_response(201, token)
 
-    def _space(self, sid: str) -> dict[str, Any]:
-        space = self.spaces.get(int(sid)) if _NUMERIC.fullmatch(sid) else None
-        if space is None:
+    def _key(self, sid: str) -> int:
+        """The key of a space in ``spaces`` (not its payload's ``id``, which tests may retype)."""
+        if not _NUMERIC.fullmatch(sid) or int(sid) not in self.spaces:
             raise Refused(404, "Not found.", NOT_FOUND)
-        return space
+        return int(sid)
+
+    def _space(self, sid: str) -> dict[str, Any]:
+        return self.spaces[self._key(sid)]
 
 
 # -- reading requests ---------------------------------------------------------------------

@@ -19,11 +19,21 @@ answers an unknown field with 400, the same error class, found here locally.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from spacekit import Capability, Space, SpacekitError, SpaceToken, ValidationError
+from spacekit import (
+    Capability,
+    ProtocolError,
+    ProviderError,
+    Space,
+    SpacekitError,
+    SpaceToken,
+    ValidationError,
+)
 from spacekit.plugin import (
     ListOperation,
     Operation,
@@ -87,7 +97,8 @@ class NeuroIOProvider(Provider):
 
     def list(self, query: str | None, options: Mapping[str, Any]) -> ListOperation:
         offset = 0
-        previous: frozenset[str] = frozenset()
+        previous: frozenset[str] = frozenset()  # offsets shift when others delete meanwhile
+        needle = query.casefold() if query else None
         while True:
             params = {"limit": str(PAGE_SIZE), "offset": str(offset)}
             if query:
@@ -99,7 +110,7 @@ class NeuroIOProvider(Provider):
             for item in items:
                 space = self._parse(response, item)
                 ids.append(space.id)
-                if space.id not in previous:  # offsets shift when others delete meanwhile
+                if space.id not in previous and _matches(space, needle):
                     yield space
             if items and previous.issuperset(ids):
                 log.warning("GET %s: offset %d gave the previous page again; stopping", SPACES, offset)
@@ -123,10 +134,19 @@ class NeuroIOProvider(Provider):
                 "NeuroIO spaces have no description; only the name can be updated",
                 fields={"description": "not supported by NeuroIO"},
             )
+        path = _space_path(space_id)
         if "name" not in changes:  # clearing a description NeuroIO never has changes nothing
-            response = yield Request("GET", _space_path(space_id))
-        else:
-            response = yield Request("PATCH", _space_path(space_id), json={"name": changes["name"]})
+            return (yield from self.get(space_id))
+        body = {"name": changes["name"]}
+        try:
+            response = yield Request("PATCH", path, json=body)
+        except ProviderError as exc:
+            if exc.status != 405:
+                raise
+            # A service that takes updates as the JS SDK sends them: PUT, the same body.
+            response = yield Request("PUT", path, json=body)
+        if not response.content.strip():  # a 204: the change is made, read it back
+            return (yield from self.get(space_id))
         return self._parse(response, response.json())
 
     def delete(self, space_id: str) -> Operation[None]:
@@ -136,15 +156,26 @@ class NeuroIOProvider(Provider):
         path = f"{_space_path(space_id)}tokens/"
         response = yield Request("POST", path, json={"permanent": permanent})
         try:
-            return parse_token(response.json(), space_id, permanent)
-        except ValueError as exc:
-            raise response.protocol_error(str(exc)) from None
+            return parse_token(json.loads(response.content), space_id, permanent)
+        except (ValueError, UnicodeDecodeError) as exc:
+            # Not response.protocol_error: the body would carry the new token's key.
+            raise ProtocolError(
+                f"POST {path}: unreadable token answer ({exc.__class__.__name__})",
+                provider=self.name,
+                status=response.status,
+            ) from None
 
     def _parse(self, response: Response, item: object) -> Space:
         try:
             return parse_space(item, provider=self.name)
         except ValueError as exc:
             raise response.protocol_error(str(exc)) from None
+
+
+def _matches(space: Space, needle: str | None) -> bool:
+    """Whether a space answers ``query`` as every store reads it: its name contains it,
+    ignoring case. ``q``'s own rule is unpublished (a search filter may split terms)."""
+    return needle is None or needle in space.name.casefold()
 
 
 def _space_path(space_id: str) -> str:
@@ -165,7 +196,10 @@ def parse_space(item: object, *, provider: str = "neuroio") -> Space:
 
 
 def parse_token(item: object, space_id: str, permanent: bool) -> SpaceToken:
-    """A token object ``{id, key, is_active, created, expires}`` as a ``SpaceToken``."""
+    """A token object ``{id, key, is_active, created, expires}`` as a ``SpaceToken``.
+
+    Only ``key`` is required; other keys may be missing or unreadable (kept in ``raw``).
+    """
     if not isinstance(item, Mapping):
         raise ValueError(f"a token must be a JSON object, not {type(item).__name__}")
     key = item.get("key")
@@ -173,16 +207,31 @@ def parse_token(item: object, space_id: str, permanent: bool) -> SpaceToken:
         raise ValueError("a token needs a string 'key'")
     active = item.get("is_active")
     said_permanent = item.get("permanent")
+    token_id = item.get("id")
     return SpaceToken(
-        id=_identifier(item.get("id"), "token"),
+        # The key is what matters: a token without a readable id is still usable.
+        id=str(token_id) if isinstance(token_id, (int, str)) and not isinstance(token_id, bool) else "",
         space_id=space_id,
         key=key,
         permanent=said_permanent if isinstance(said_permanent, bool) else permanent,
         is_active=active if isinstance(active, bool) else None,
-        created_at=parse_datetime(item.get("created")),
-        expires_at=parse_datetime(item.get("expires")),
+        created_at=_moment(item.get("created")),
+        expires_at=_moment(item.get("expires")),
         raw=item,
     )
+
+
+def _moment(value: object) -> datetime | None:
+    """An ISO 8601 timestamp, or epoch seconds; anything unreadable stays in ``raw`` only."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
 
 
 def _identifier(value: object, what: str) -> str:
@@ -199,12 +248,22 @@ def _envelope(response: Response) -> tuple[str, dict[str, str]]:
         return "", {}
     if not isinstance(body, Mapping):
         return "", {}
-    message = body.get("message") if isinstance(body.get("message"), str) else ""
+    words = [body.get(key) for key in ("message", "detail", "error")]
+    message = next((w for w in words if isinstance(w, str)), "")
     fields = body.get("fields")
-    details = field_errors(fields) if isinstance(fields, list) else {}
+    details = field_errors(fields) if isinstance(fields, list) else _framework_fields(body)
     if details:
         message = f"{message} " + "; ".join(f"{k}: {v}" for k, v in details.items())
     return str(message).strip(), details
+
+
+def _framework_fields(body: Mapping[str, Any]) -> dict[str, str]:
+    """Django REST framework's own shape, ``{"name": ["This field may not be blank."]}``."""
+    return {
+        str(key): "; ".join(value)
+        for key, value in body.items()
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+    }
 
 
 def _read_page(response: Response) -> tuple[list[Any], Callable[[int], bool]]:
