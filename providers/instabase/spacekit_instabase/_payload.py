@@ -33,18 +33,24 @@ PROVIDER = "instabase"
 
 KINDS = {"USER": SpaceKind.USER, "ORGANIZATION": SpaceKind.ORGANIZATION}
 
+_BAD_TOKEN = re.compile(
+    r"authenticat|unauthori[sz]ed|not logged in|log ?in required|credential"
+    r"|\b(invalid|expired|missing|bad|revoked|malformed)\b.{0,30}\btoken\b"
+    r"|\btoken\b.{0,40}\b(invalid|expired|missing|revoked|malformed|not valid)\b"
+)
+
 # Checked in order: the first pattern found in the lower-cased message wins. The
 # messages themselves are not published; these are the usual wordings.
 _BY_MESSAGE: tuple[tuple[re.Pattern[str], type[ProviderError] | None], ...] = (
+    (_BAD_TOKEN, AuthenticationError),
+    (re.compile(r"permission|forbidden|not allowed|access denied|not authori[sz]ed"), PermissionDenied),
     (
         re.compile(
-            r"authenticat|unauthori[sz]ed|(invalid|expired|missing|bad) (access )?token"
-            r"|token (is )?(invalid|expired|missing)|not logged in|credential"
+            r"already (exists|taken|in use)|is taken|duplicate|exists already"
+            r"|\b(name|handle)\b.{0,40}\bnot available"
         ),
-        AuthenticationError,
+        Conflict,
     ),
-    (re.compile(r"permission|forbidden|not allowed|access denied|not authori[sz]ed"), PermissionDenied),
-    (re.compile(r"already exists|already taken|duplicate|exists already"), Conflict),
     (re.compile(r"not found|does not exist|doesn't exist|no such|unknown (space|org)"), NotFound),
     (re.compile(r"invalid|must be|not valid|malformed|bad request"), None),  # None: ValidationError
 )
@@ -67,6 +73,11 @@ def error_for_message(message: str, response: Response) -> SpacekitError:
     return ProviderError(text, provider=PROVIDER, status=response.status, body=response.text)
 
 
+def names_bad_token(message: str) -> bool:
+    """Whether an error message says the credential itself was refused."""
+    return _BAD_TOKEN.search(message.lower()) is not None
+
+
 def error_message(response: Response) -> str | None:
     """The ``msg`` of an error envelope, if the body is one."""
     try:
@@ -80,12 +91,20 @@ def error_message(response: Response) -> str | None:
     return None
 
 
-def read_envelope(response: Response) -> Mapping[str, Any]:
-    """The body of a successful answer; raises the error an ``ERROR`` answer names."""
+def read_envelope(response: Response, *, status_optional: bool = False) -> Mapping[str, Any]:
+    """The body of a successful answer; raises the error an ``ERROR`` answer names.
+
+    With ``status_optional`` an empty body, or an object without ``status``, is
+    taken as it comes (empty bodies as ``{}``): the caller confirms another way.
+    """
+    if status_optional and not response.content.strip():
+        return {}
     body = response.json()
     if not isinstance(body, Mapping):
         raise response.protocol_error(f"expected a JSON object, got {type(body).__name__}")
     if "status" not in body:
+        if status_optional:
+            return body
         raise response.protocol_error("the answer has no 'status' key")
     status = body["status"]
     if isinstance(status, str) and status.upper() == "OK":

@@ -22,10 +22,18 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, cast
 
-from spacekit import Capability, NotFound, Space, SpaceKind, SpacekitError, ValidationError
+from spacekit import (
+    AuthenticationError,
+    Capability,
+    NotFound,
+    Space,
+    SpaceKind,
+    SpacekitError,
+    ValidationError,
+)
 from spacekit.plugin import ListOperation, Operation, Provider, Request, Response, Setting, error_for_status
 
-from ._payload import PROVIDER, error_message, read_envelope, read_spaces
+from ._payload import PROVIDER, error_message, names_bad_token, read_envelope, read_spaces
 
 LIST_PATH = "/api/v1/spaces/list"
 ORG_PATH = "/api/v1/organizations/"
@@ -88,6 +96,14 @@ class InstabaseProvider(Provider):
     def error(self, response: Response) -> SpacekitError:
         """A real 4xx/5xx: the class follows the status, the text carries the ``msg``."""
         message = error_message(response) or "failed"
+        if response.status < 500 and names_bad_token(message):  # a 403 or 400 that says "Invalid token"
+            return AuthenticationError(
+                f"{response.request.method} {response.request.path.split('?')[0]}: {message}",
+                provider=self.name,
+                status=response.status,
+                body=response.text,
+                request_id=response.headers.get("x-request-id"),
+            )
         return error_for_status(
             response.status,
             f"{response.request.method} {response.request.path.split('?')[0]}: {message}",
@@ -124,11 +140,13 @@ class InstabaseProvider(Provider):
             org_name = check_org_name(handle)
         body = {"display_name": name, "description": description or ""}
         created = yield Request("POST", ORG_PATH + org_name, json=body)
-        answer = read_envelope(created)
+        answer = read_envelope(created, status_optional=True)
         listing = yield Request("GET", LIST_PATH, params=FULL_VIEW)
         found = _pick(read_spaces(listing), org_name)
         if found is not None:
             return found
+        if "status" not in answer:  # neither the answer nor the listing says it was made
+            raise created.protocol_error("the creation answer has no 'status' key and the org is not listed")
         return Space(
             provider=self.name,
             id=org_name,
