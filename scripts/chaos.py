@@ -2,7 +2,8 @@
 
 Each schedule seeds a source with spaces (some selected by ``--select space-*``,
 some not), injects faults on the emulators (5xx storms, 429 bursts, dropped
-connections, connections dropped after the write was committed, latency), and
+connections, connections dropped after the write was committed, a 5xx, 409 or 400
+answered after the write was committed, malformed answers, latency), and
 runs the migration with a journal, again and again as a user would, until a run
 reports no failure. Kill schedules run the migration in a child process on
 emulators served on loopback, SIGKILL it at a random point, and resume. Each
@@ -149,9 +150,8 @@ def inject(side: Side, rng: random.Random, *, target: bool) -> list[str]:
     faults, shown = side.emulator.faults, []
     faults.latency = rng.choice([0.0, 0.0, 0.001, 0.003])
     for _ in range(rng.randint(1, 5)):
-        kind = rng.choice(
-            ["storm", "throttle", "drop", "commit-drop"] if target else ["storm", "throttle", "drop"]
-        )
+        kinds = ["storm", "throttle", "drop", "malformed"]
+        kind = rng.choice([*kinds, "commit-drop", "commit-error"] if target else kinds)
         method = rng.choice([None, "GET", "POST"] if target else [None, "GET"])
         times = rng.randint(1, 6)
         if kind == "storm":
@@ -160,8 +160,15 @@ def inject(side: Side, rng: random.Random, *, target: bool) -> list[str]:
             faults.throttle(times, retry_after="0", method=method)
         elif kind == "drop":
             faults.drop(times, method=method)
-        else:
+        elif kind == "malformed":  # not retried by the engine: a rare glitch, each costs a run
+            times = min(times, 2)
+            faults.malformed(times, method=method, truncate=rng.random() < 0.5)
+        elif kind == "commit-drop":
             faults.drop(times, after_commit=True, method="POST", path=CREATE_PATHS)
+        else:
+            status = rng.choice([500, 502, 409, 400])
+            faults.fail(status, times, method="POST", path=CREATE_PATHS, after_commit=True)
+            kind, method = f"commit-{status}", "POST"
         shown.append(f"{side.provider}:{kind}x{times}{'/' + method if method else ''}")
     return shown
 

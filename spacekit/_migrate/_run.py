@@ -85,7 +85,12 @@ def migrate(
                 book.check(src_id, dst_id)
             else:
                 book.bind(src_id, dst_id, patterns(select))
-        index = TargetIndex.load(dst, book.claimed() if book else ())
+        try:
+            index = TargetIndex.load(dst, book.claimed() if book else ())
+        except ProviderError as exc:
+            raise _restated(
+                exc, f"listing the target ({dst_id}) failed, nothing was written: {exc.args[0]}"
+            ) from None
         planner = Planner(dst, index, on_conflict=on_conflict, journal=book, transform=transform)
         listed = _listed(src, src_id)
         steps = (planner.plan(space) for space in listed if choose(space))
