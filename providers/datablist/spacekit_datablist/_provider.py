@@ -14,6 +14,8 @@ Rules worth knowing:
   ``create`` and ``update`` drop a description rather than refuse it, so copying
   spaces from a provider with descriptions works, with the loss reported there.
   An update that changes only the description sends nothing and reads back.
+- Unknown ids: a 404, or a 400 to a GET or DELETE (only the id was sent), is
+  ``NotFound``; a 400 to a PATCH is checked with a read of the id.
 - Privilege: creating and deleting workspaces needs a privilege many accounts lack.
   A 403 there is ``PermissionDenied`` saying so. The real status is undocumented, so
   a 401 on create or delete that survives a fresh token is checked with a read
@@ -26,7 +28,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from spacekit import AuthenticationError, Capability, ConfigError, PermissionDenied, Space, SpacekitError
+from spacekit import (
+    AuthenticationError,
+    Capability,
+    ConfigError,
+    NotFound,
+    PermissionDenied,
+    Space,
+    SpacekitError,
+    ValidationError,
+)
 from spacekit.plugin import (
     ListOperation,
     Operation,
@@ -123,6 +134,9 @@ class DatablistProvider(Provider):
             message = f"Datablist refused the access token{renewal}"
             return AuthenticationError(_explained(message, detail), status=status, **context)
         message = f"{request.method} {request.path.split('?', 1)[0]} failed"
+        if status == 400 and request.method in ("GET", "DELETE") and request.path != "/":
+            # Nothing but the id was sent: a 400 here says the id names no workspace.
+            return NotFound(_explained(message, detail), status=status, **context)
         return error_for_status(status, _explained(message, detail), **context)
 
     # -- operations -------------------------------------------------------------------
@@ -148,11 +162,24 @@ class DatablistProvider(Provider):
     def update(self, space_id: str, changes: Mapping[str, Any]) -> Operation[Space]:
         body = {key: value for key, value in changes.items() if key in self.writable_fields}
         if body:
-            yield _request("PATCH", f"/{quote_id(space_id)}", json=body)
+            try:
+                yield _request("PATCH", f"/{quote_id(space_id)}", json=body)
+            except ValidationError as exc:
+                yield from self._raise_if_missing(space_id)  # the 400 may be about the id
+                raise exc
         return (yield from self.get(space_id))
 
     def delete(self, space_id: str) -> Operation[None]:
         yield from self._privileged(_request("DELETE", f"/{quote_id(space_id)}"))
+
+    def _raise_if_missing(self, space_id: str) -> Operation[None]:
+        """``NotFound`` when the id names no workspace; any other failure of this check is ignored."""
+        try:
+            yield from self.get(space_id)
+        except NotFound:
+            raise
+        except SpacekitError:
+            return
 
     def _privileged(self, request: Request) -> Operation[Response]:
         """Send a create or delete; a 401 that a good credential explains is the privilege."""

@@ -68,11 +68,26 @@ def error_message(response: Response) -> str | None:
         return None
     if not isinstance(body, Mapping):
         return None
-    message = body.get("message") or body.get("error_description") or body.get("error")
+    message = body.get("message") or body.get("error_description") or body.get("error") or _detail(body)
     code = body.get("code")
     if isinstance(message, str) and message:
         return f"{code}: {message}" if isinstance(code, str) and code else message
     return code if isinstance(code, str) and code else None
+
+
+def _detail(body: Mapping[str, Any]) -> str | None:
+    """FastAPI's forms: ``{"detail": "..."}``, or ``{"detail": [{"loc", "msg"}, ...]}``."""
+    detail = body.get("detail")
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        words = [
+            ".".join(str(p) for p in item.get("loc", ()) if p != "body") + f": {item['msg']}"
+            for item in detail
+            if isinstance(item, Mapping) and isinstance(item.get("msg"), str)
+        ]
+        return "; ".join(w.lstrip(": ") for w in words) or None
+    return None
 
 
 def _timestamp(value: object) -> datetime | None:
