@@ -4,7 +4,12 @@ What is sent follows the documentation exactly (``Authorization: Token <key>``,
 paths with their trailing slash, ``PATCH`` with ``{"name"}``); what is read is
 taken liberally: ids as numbers or strings, extra keys kept in ``raw``, and the
 three list envelopes seen in the wild (``{"count", "next", "previous",
-"results"}``, ``{"count", "results"}`` and a bare array).
+"results"}``, ``{"count", "results"}`` and a bare array), error bodies in
+NeuroIO's envelope or Django REST framework's (``{"detail"}``, field lists).
+Where the service's own rules are unpublished the plugin settles them: ``q``
+results are narrowed to names containing the query (ignoring case), an update
+refused with 405 is sent again as PUT (as the JS SDK does), and an empty update
+answer is read back.
 
 NeuroIO spaces have an id and a name, nothing else (``writable_fields`` says so).
 ``create`` keeps what NeuroIO can hold and drops a description, as every store
