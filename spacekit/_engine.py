@@ -188,9 +188,11 @@ class _Policy:
         response = Response(raw.status_code, raw.headers, raw.content, request, self.provider.name)
         status = raw.status_code
         if 300 <= status < 400:
+            where = _without_query(raw.headers.get("location", ""))
             raise ProtocolError(
-                f"{request.method} {_path(request)}: unexpected redirect (status {status}); "
-                "redirects are not followed so that credentials stay with the provider",
+                f"{request.method} {_path(request)}: unexpected redirect (status {status}) to "
+                f"{where or 'nowhere'}; redirects are not followed so that credentials stay with "
+                "the provider (check base_url)",
                 provider=self.provider.name,
                 status=status,
             )
@@ -229,7 +231,12 @@ class _Policy:
 
 
 def _path(request: Request) -> str:
-    return request.path.split("?", 1)[0]
+    return _without_query(request.path)
+
+
+def _without_query(url: str) -> str:
+    """A URL or path without its query and fragment, which may carry secrets."""
+    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 class SyncEngine:

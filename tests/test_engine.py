@@ -141,9 +141,11 @@ def test_validation_errors_are_value_errors_and_not_found_is_a_lookup_error() ->
 
 
 def test_redirects_are_not_followed(emulator: ToyEmulator, store: spacekit.SpaceStore) -> None:
-    emulator.faults.fail(302, headers={"Location": "https://elsewhere.example/steal"})
-    with pytest.raises(spacekit.ProtocolError, match="redirect"):
+    emulator.faults.fail(302, headers={"Location": "https://elsewhere.example/steal?key=s3cret"})
+    with pytest.raises(spacekit.ProtocolError, match="redirect") as info:
         store.get("1")
+    assert "to https://elsewhere.example/steal;" in str(info.value)
+    assert "s3cret" not in str(info.value)
     assert len(emulator.requests) == 1
 
 

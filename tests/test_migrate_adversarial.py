@@ -123,11 +123,6 @@ def test_datablist_read_back_missing_after_a_create(source, tmp_path: Path, stat
     assert verify(source, fast_store(datablist), journal=journal).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="datablist plugin: a create whose POST answered 201 raises NotFound when the read-back "
-    "GET answers 404 (eventual consistency), though the workspace exists and its id is known",
-)
 def test_datablist_create_survives_a_read_back_404():
     datablist = emulator("datablist")
     datablist.dispatch = MissingOnce(datablist, 404, 1)  # type: ignore[method-assign]

@@ -157,7 +157,12 @@ class DatablistProvider(Provider):
         # The description is dropped: see the module docstring.
         request = _request("POST", "/", json={"name": name, "@type": "Workspace"})
         response = yield from self._privileged(request)
-        return (yield from self.get(created_id(response)))
+        space_id = created_id(response)
+        try:
+            return (yield from self.get(space_id))
+        except NotFound:
+            # Created (201, with its id) but not readable yet: it holds what was sent.
+            return Space(provider=self.name, id=space_id, name=name, raw=response.json())
 
     def update(self, space_id: str, changes: Mapping[str, Any]) -> Operation[Space]:
         body = {key: value for key, value in changes.items() if key in self.writable_fields}

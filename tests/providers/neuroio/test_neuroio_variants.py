@@ -459,10 +459,6 @@ def test_a_trailing_slash_redirect_is_a_clear_protocol_error(redirected: spaceki
     assert "redirects are not followed" in str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: the engine's redirect error does not say where the redirect pointed (Location)",
-)
 def test_the_redirect_error_names_its_target(redirected: spacekit.SpaceStore) -> None:
     with pytest.raises(spacekit.ProtocolError) as caught:
         redirected.get("1")
