@@ -5,17 +5,8 @@ for ``export``); messages and errors go to stderr. Tables have no colour when
 ``NO_COLOR`` is set or stdout is not a terminal. Errors never show a traceback, and
 the secrets of the store in use are removed from every message.
 
-Exit codes, decided in one place (``exit_code``)::
-
-    0   success
-    1   not everything was done: an import failed after some spaces were created,
-        a deletion was not confirmed, or the command was interrupted (Ctrl-C)
-    2   usage or configuration: a bad command line, ConfigError, ValidationError
-        (including a bad import file: nothing is imported), Unsupported
-    3   not found: no such space
-    4   authentication or permission: the provider refused the credential or the operation
-    5   provider failure: any other ProviderError (unavailable, rate limited, conflict...)
-    70  an unexpected internal error (a bug)
+Exit codes are listed, and mapped from errors, in ``spacekit._exitcodes``; a
+partly done import adds ``PARTIAL`` (1) here.
 
 ``import`` checks the whole file first (each line read by ``Space.from_dict``, its
 name and description checked) and imports nothing if any line is bad. It then
@@ -31,7 +22,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import IO, Any, TypeVar
 
@@ -40,16 +31,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import _config, _registry
+from . import _config, _exitcodes, _registry
 from ._errors import (
-    AuthenticationError,
     ConfigError,
-    NotFound,
-    PermissionDenied,
-    ProviderError,
     SpacekitError,
     ValidationError,
 )
+from ._exitcodes import INTERRUPTED, PARTIAL
 from ._model import Space
 from ._redact import redact
 from ._store import UNSET, SpaceStore
@@ -58,15 +46,6 @@ from ._version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PARTIAL, USAGE, NOT_FOUND, DENIED, PROVIDER, INTERNAL = 1, 2, 3, 4, 5, 70
-
-_EXIT_CODES: Sequence[tuple[type[SpacekitError], int]] = (
-    (NotFound, NOT_FOUND),
-    (AuthenticationError, DENIED),
-    (PermissionDenied, DENIED),
-    (ProviderError, PROVIDER),
-    (SpacekitError, USAGE),  # ConfigError, ValidationError, Unsupported
-)
 _SECRETS = "spacekit.secrets"
 _MAX_BAD_LINES = 20
 
@@ -83,10 +62,10 @@ class ImportFailed(SpacekitError):
 
 
 def exit_code(error: BaseException) -> int:
-    """The exit code for an error: the one mapping from errors to exit codes."""
+    """The exit code for an error; a partly done import is ``PARTIAL``."""
     if isinstance(error, ImportFailed):
-        return PARTIAL if error.imported else exit_code(error.cause)
-    return next((code for cls, code in _EXIT_CODES if isinstance(error, cls)), INTERNAL)
+        return PARTIAL if error.imported else _exitcodes.exit_code(error.cause)
+    return _exitcodes.exit_code(error)
 
 
 class _Group(click.Group):
@@ -97,6 +76,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(INTERRUPTED)
         except Exception as exc:  # no traceback, and no secret, for any error
             shown = str(exc) if isinstance(exc, SpacekitError) else f"unexpected {type(exc).__name__}: {exc}"
             click.echo(f"Error: {redact(shown, ctx.meta.get(_SECRETS, ()))}", err=True)

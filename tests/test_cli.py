@@ -352,3 +352,15 @@ def test_a_config_warning_is_one_plain_line(
     assert warning.startswith(f"Warning: {path} [stores.f]: key 'token' is a literal secret")
     assert error == "Error: gone"
     assert TOKEN not in result.output
+
+
+def test_ctrl_c_exits_130_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from spacekit import _config
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_config, "resolve", interrupted)
+    result = run("spaces", "list")
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "Interrupted." and "Traceback" not in result.output

@@ -29,25 +29,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .._errors import AuthenticationError, NotFound, PermissionDenied, ProviderError, SpacekitError
+from .._errors import ProviderError, SpacekitError
+from .._exitcodes import INTERRUPTED, OK, PARTIAL, exit_code
 from ._plan import POLICIES
 from ._report import MigrationItem, MigrationReport, Outcome, VerifyReport
 from ._run import migrate as run_migration
 from ._verify import verify as run_verify
 
-OK, PARTIAL, USAGE, NOT_FOUND, DENIED, PROVIDER, INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
-_CODES: Final = (
-    (NotFound, NOT_FOUND),
-    (AuthenticationError, DENIED),
-    (PermissionDenied, DENIED),
-    (ProviderError, PROVIDER),
-    (SpacekitError, USAGE),
-)
 _RESUME_HINT: Final = "run the same command again to resume"
-
-
-def exit_code(error: SpacekitError) -> int:
-    return next(code for cls, code in _CODES if isinstance(error, cls))
 
 
 @contextmanager
