@@ -10,7 +10,6 @@ retry, how long to wait, which error) are made once, in ``_Policy``.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import random
 import threading
@@ -22,6 +21,7 @@ import httpx
 import tenacity
 
 from ._errors import ProtocolError, ProviderError, ProviderUnavailable, RateLimited, SpacekitError
+from ._pacing import RateLimiter, parse_retry_after
 from ._plugin import ListOperation, Operation, Provider, Request, Response, Setting
 from ._redact import redact, redact_error
 from ._version import __version__
@@ -55,46 +55,6 @@ class _Retryable(Exception):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds to wait: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-class RateLimiter:
-    """A shared pace for one store: at most ``rate`` requests a second, and a pause
-    for everyone when the server says ``Retry-After``. ``reserve`` is non-blocking
-    (callers sleep in their own way), so it serves threads and tasks alike."""
-
-    def __init__(self, rate: float | None) -> None:
-        self._interval = 1.0 / rate if rate else 0.0
-        self._next = 0.0
-        self._paused_until = 0.0
-        self._lock = threading.Lock()
-
-    def reserve(self) -> float:
-        """Claim the next slot; return how long to wait for it."""
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next, self._paused_until)
-            self._next = slot + self._interval
-            return slot - now
-
-    def pause(self, seconds: float) -> None:
-        with self._lock:
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
 class _Policy:

@@ -6,9 +6,9 @@ registers ``RemotePlugin(ThatProvider)`` in the entry-point group
 spacekit's private modules.
 """
 
-from ._engine import RateLimiter, parse_retry_after
 from ._errors import error_for_status, field_errors
 from ._model import parse_datetime
+from ._pacing import RateLimiter, parse_retry_after
 from ._plugin import (
     IDEMPOTENT,
     ListOperation,

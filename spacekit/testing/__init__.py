@@ -25,11 +25,11 @@ from ._emulator import (
     Clock,
     Emulator,
     EmulatorTransport,
-    Faults,
     LoggedRequest,
     Router,
     json_response,
 )
+from ._faults import Faults
 
 if TYPE_CHECKING:
     from ._contract import SpaceStoreContract

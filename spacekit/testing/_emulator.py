@@ -23,7 +23,6 @@ import abc
 import asyncio
 import contextlib
 import json
-import math
 import re
 import socket
 import sys
@@ -37,6 +36,8 @@ from urllib.parse import parse_qsl, unquote
 
 import attrs
 import httpx
+
+from ._faults import Faults, seconds
 
 if TYPE_CHECKING:
     from .._store import AsyncSpaceStore, SpaceStore
@@ -87,132 +88,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds
-
-
-@attrs.define
-class _Fault:
-    kind: str  # "status", "status_after_commit", "drop", "drop_after_commit", "malformed"
-    remaining: int
-    method: str | None
-    path: re.Pattern[str] | None
-    status: int = 500
-    body: bytes = b""
-    headers: dict[str, str] = attrs.field(factory=dict)
-
-    def matches(self, request: LoggedRequest) -> bool:
-        if self.method and request.method != self.method.upper():
-            return False
-        return not (self.path and not self.path.search(request.path))
-
-
-class Faults:
-    """Faults to inject; each applies to the next ``times`` matching requests.
-
-    ``method`` and ``path`` (a regular expression searched in the raw path) narrow
-    which requests a fault hits.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._queue: list[_Fault] = []
-        self.latency = 0.0
-        self.rate_limit: float | None = None
-        self._window = (0, 0)
-
-    def _add(self, kind: str, times: int, method: str | None, path: str | None, **kw: Any) -> None:
-        pattern = re.compile(path) if path else None
-        with self._lock:
-            self._queue.append(_Fault(kind, times, method, pattern, **kw))
-
-    def fail(
-        self,
-        status: int = 503,
-        times: int = 1,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-        body: bytes | str = b'{"message": "injected fault"}',
-        headers: dict[str, str] | None = None,
-        after_commit: bool = False,
-    ) -> None:
-        """Answer ``status`` with ``body`` instead of handling the request; with
-        ``after_commit``, handle it first (the write happens, the answer says it failed)."""
-        data = body.encode() if isinstance(body, str) else body
-        kind = "status_after_commit" if after_commit else "status"
-        self._add(kind, times, method, path, status=status, body=data, headers=dict(headers or {}))
-
-    def throttle(
-        self,
-        times: int = 1,
-        retry_after: float | str = 1,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-    ) -> None:
-        """Answer 429 with ``Retry-After`` (seconds, or an HTTP date string)."""
-        value = retry_after if isinstance(retry_after, str) else _seconds(retry_after)
-        self.fail(429, times, method=method, path=path, headers={"Retry-After": value})
-
-    def drop(
-        self,
-        times: int = 1,
-        *,
-        after_commit: bool = False,
-        method: str | None = None,
-        path: str | None = None,
-    ) -> None:
-        """Close the connection without answering; ``after_commit`` handles the
-        request first (the write happens, the client never learns it)."""
-        self._add("drop_after_commit" if after_commit else "drop", times, method, path)
-
-    def malformed(
-        self,
-        times: int = 1,
-        *,
-        body: bytes = b"<html><body>Bad Gateway</body></html>",
-        truncate: bool = False,
-        method: str | None = None,
-        path: str | None = None,
-    ) -> None:
-        """Handle the request but replace its body: ``body``, or the real body cut in half."""
-        self._add("malformed", times, method, path, body=b"" if truncate else body)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._queue.clear()
-            self.latency = 0.0
-            self.rate_limit = None
-
-    def take(self, request: LoggedRequest) -> _Fault | None:
-        """The first fault matching ``request``, counted as used."""
-        with self._lock:
-            for fault in self._queue:
-                if fault.matches(request):
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._queue.remove(fault)
-                    return fault
-        return None
-
-    def over_limit(self) -> float | None:
-        """Seconds until the current one-second window ends, if its quota is spent."""
-        if not self.rate_limit:
-            return None
-        now = time.monotonic()
-        second = int(now)
-        with self._lock:
-            start, count = self._window
-            if start != second:
-                start, count = second, 0
-            if count >= self.rate_limit:
-                self._window = (start, count)
-                return second + 1 - now
-            self._window = (start, count + 1)
-        return None
-
-
-def _seconds(value: float) -> str:
-    return str(max(1, math.ceil(value)))
 
 
 class Dropped(Exception):
@@ -283,7 +158,7 @@ class Emulator(abc.ABC):
             self.requests.append(logged)
         wait = self.faults.over_limit()
         if wait is not None:
-            return json_response(429, {"message": "rate limit exceeded"}, {"Retry-After": _seconds(wait)})
+            return json_response(429, {"message": "rate limit exceeded"}, {"Retry-After": seconds(wait)})
         fault = self.faults.take(logged)
         if fault is not None and fault.kind == "status":
             return httpx.Response(fault.status, headers=fault.headers, content=fault.body)

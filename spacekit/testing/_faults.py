@@ -1,0 +1,148 @@
+"""Faults an emulator can inject, each for the next N matching requests.
+
+``Faults`` is a queue of planned failures (a status, a status after the write was
+committed, a dropped connection before or after the commit, a malformed or truncated
+body), plus two standing settings: latency on every request and a
+requests-per-second limit answered with 429. The emulator asks it, for each
+request, which fault applies.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from ._emulator import LoggedRequest
+
+
+@attrs.define
+class _Fault:
+    kind: str  # "status", "status_after_commit", "drop", "drop_after_commit", "malformed"
+    remaining: int
+    method: str | None
+    path: re.Pattern[str] | None
+    status: int = 500
+    body: bytes = b""
+    headers: dict[str, str] = attrs.field(factory=dict)
+
+    def matches(self, request: LoggedRequest) -> bool:
+        if self.method and request.method != self.method.upper():
+            return False
+        return not (self.path and not self.path.search(request.path))
+
+
+class Faults:
+    """Faults to inject; each applies to the next ``times`` matching requests.
+
+    ``method`` and ``path`` (a regular expression searched in the raw path) narrow
+    which requests a fault hits.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[_Fault] = []
+        self.latency = 0.0
+        self.rate_limit: float | None = None
+        self._window = (0, 0)
+
+    def _add(self, kind: str, times: int, method: str | None, path: str | None, **kw: Any) -> None:
+        pattern = re.compile(path) if path else None
+        with self._lock:
+            self._queue.append(_Fault(kind, times, method, pattern, **kw))
+
+    def fail(
+        self,
+        status: int = 503,
+        times: int = 1,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        body: bytes | str = b'{"message": "injected fault"}',
+        headers: dict[str, str] | None = None,
+        after_commit: bool = False,
+    ) -> None:
+        """Answer ``status`` with ``body`` instead of handling the request; with
+        ``after_commit``, handle it first (the write happens, the answer says it failed)."""
+        data = body.encode() if isinstance(body, str) else body
+        kind = "status_after_commit" if after_commit else "status"
+        self._add(kind, times, method, path, status=status, body=data, headers=dict(headers or {}))
+
+    def throttle(
+        self,
+        times: int = 1,
+        retry_after: float | str = 1,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer 429 with ``Retry-After`` (seconds, or an HTTP date string)."""
+        value = retry_after if isinstance(retry_after, str) else seconds(retry_after)
+        self.fail(429, times, method=method, path=path, headers={"Retry-After": value})
+
+    def drop(
+        self,
+        times: int = 1,
+        *,
+        after_commit: bool = False,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Close the connection without answering; ``after_commit`` handles the
+        request first (the write happens, the client never learns it)."""
+        self._add("drop_after_commit" if after_commit else "drop", times, method, path)
+
+    def malformed(
+        self,
+        times: int = 1,
+        *,
+        body: bytes = b"<html><body>Bad Gateway</body></html>",
+        truncate: bool = False,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Handle the request but replace its body: ``body``, or the real body cut in half."""
+        self._add("malformed", times, method, path, body=b"" if truncate else body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self.latency = 0.0
+            self.rate_limit = None
+
+    def take(self, request: LoggedRequest) -> _Fault | None:
+        """The first fault matching ``request``, counted as used."""
+        with self._lock:
+            for fault in self._queue:
+                if fault.matches(request):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._queue.remove(fault)
+                    return fault
+        return None
+
+    def over_limit(self) -> float | None:
+        """Seconds until the current one-second window ends, if its quota is spent."""
+        if not self.rate_limit:
+            return None
+        now = time.monotonic()
+        second = int(now)
+        with self._lock:
+            start, count = self._window
+            if start != second:
+                start, count = second, 0
+            if count >= self.rate_limit:
+                self._window = (start, count)
+                return second + 1 - now
+            self._window = (start, count + 1)
+        return None
+
+
+def seconds(value: float) -> str:
+    """A ``Retry-After`` value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(value)))
