@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.live and not os.environ.get("DATABLIST_API_KEY"):
         parser.error("--live needs DATABLIST_API_KEY in the environment")
     env = {**os.environ, "DATABLIST_RECORD": "live" if args.live else "emulator"}
-    command = [sys.executable, "-m", "pytest", str(TESTS), "--record-mode=all", "-q"]
+    command = [sys.executable, "-m", "pytest", str(TESTS), "--record-mode=rewrite", "-q"]
     if args.select:
         command += ["-k", args.select]
     return subprocess.call(command, cwd=ROOT, env=env)

@@ -2,9 +2,8 @@
 
 By default every scenario runs against a fresh Instabase emulator seeded with the
 documentation's example, behind the real default URL (https://www.instabase.com),
-so the cassettes show the real host and paths. vcrpy patches only httpx's own
-transports, so the emulator is reached through an ``httpx.MockTransport`` that
-hands each request to it::
+so the cassettes show the real host and paths. The emulator is reached through its
+``recording_transport``, which vcrpy sees::
 
     .venv/bin/python scripts/record_instabase.py
 
@@ -27,7 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import vcr
 from spacekit_instabase import plugin
 
@@ -75,9 +73,8 @@ SCENARIOS: dict[str, Scenario] = {
 def emulated_settings() -> dict[str, Any]:
     emulator = plugin.emulator()
     assert emulator is not None
-    inner = emulator.transport
     settings = emulator.connect_settings(DEFAULT_URL)
-    settings["transport"] = httpx.MockTransport(inner.handle_request)
+    settings["transport"] = emulator.recording_transport
     return settings
 
 

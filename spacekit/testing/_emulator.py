@@ -192,6 +192,12 @@ class Emulator(abc.ABC):
         """An httpx transport (sync and async) answering from this emulator."""
         return EmulatorTransport(self)
 
+    @property
+    def recording_transport(self) -> httpx.MockTransport:
+        """The same, wrapped so that vcrpy records it (vcrpy hooks only httpx's own
+        transport classes): what cassette recording scripts use."""
+        return httpx.MockTransport(self.transport.handle_request)
+
     def connect(self, **overrides: Any) -> SpaceStore:
         """A spacekit store talking to this emulator in-process."""
         from .._connect import connect

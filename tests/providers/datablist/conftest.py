@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import attrs
-import httpx
 import pytest
 from spacekit_datablist import plugin
 from spacekit_datablist._emulator import API_KEY, DatablistEmulator
@@ -74,7 +73,7 @@ class CassetteTarget:
             # vcrpy intercepts httpx's own transports only: reach the emulator through one.
             base = {
                 "api_key": API_KEY,
-                "transport": httpx.MockTransport(self.emulator.transport.handle_request),
+                "transport": self.emulator.recording_transport,
             }
         else:
             base = {"api_key": REPLAY_KEY}

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from spacekit_neuroio._emulator import NeuroIOEmulator
 
@@ -34,9 +33,7 @@ def _settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     if live:
         return {**settings, "token": live}
     emulator = NeuroIOEmulator()
-    # vcrpy hooks only httpx's own transport classes, so the emulator rides in a MockTransport
-    transport = httpx.MockTransport(emulator.transport.handle_request)
-    return {**settings, "token": emulator.token, "transport": transport}
+    return {**settings, "token": emulator.token, "transport": emulator.recording_transport}
 
 
 @pytest.fixture
