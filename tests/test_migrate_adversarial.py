@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -291,6 +292,12 @@ def test_ctrl_c_in_a_transform_then_resume(source, tmp_path: Path):
     assert verify(source, target, journal=journal).ok
 
 
+def interruptible() -> None:
+    """In a child: take Ctrl-C by default, even when the test run ignores it (a
+    background job's children inherit an ignored SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def served_pair(tmp_path: Path) -> Iterator[tuple[Emulator, dict[str, str]]]:
     """A local source of 40 spaces and a slow NeuroIO target on loopback, in a config file."""
@@ -312,13 +319,30 @@ def served_pair(tmp_path: Path) -> Iterator[tuple[Emulator, dict[str, str]]]:
 
 def test_sigint_to_the_cli_exits_130_and_the_same_command_resumes(served_pair, tmp_path: Path):
     neuroio, env = served_pair
+    # Hold the creates until the child has been interrupted, so that it is mid-run
+    # however slow the machine is; then let the ones in flight finish.
+    dispatch, writing, release = neuroio.dispatch, threading.Event(), threading.Event()
+
+    def held(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            writing.set()
+            release.wait(10)
+        return dispatch(request)
+
+    neuroio.dispatch = held  # type: ignore[method-assign]
     command = [sys.executable, "-m", "spacekit", "migrate", "src", "nio", "--journal", str(tmp_path / "j.db")]
-    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 10
-    while not any(r.method == "POST" for r in neuroio.requests) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    child = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
+    )
+    assert writing.wait(10), "the child never started writing"
     child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=10)
+    threading.Timer(0.3, release.set).start()
+    out, err = child.communicate(timeout=20)
     assert child.returncode == 130, (out, err)
     assert "Traceback" not in err and "Interrupted" in err and "run the same command again" in err
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
