@@ -32,14 +32,15 @@ from ._emulator import (
 from ._faults import Faults
 
 if TYPE_CHECKING:
-    from ._contract import SpaceStoreContract
+    from ._contract import EmulatorContract, SpaceStoreContract
 
 __all__ = [
-    "IN_PROCESS_URL",
     "Clock",
     "Emulator",
+    "EmulatorContract",
     "EmulatorTransport",
     "Faults",
+    "IN_PROCESS_URL",
     "LoggedRequest",
     "Router",
     "SpaceStoreContract",
@@ -51,11 +52,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "SpaceStoreContract":
+    if name in ("SpaceStoreContract", "EmulatorContract"):
         import pytest
 
         pytest.register_assert_rewrite("spacekit.testing._contract")
-        from ._contract import SpaceStoreContract
+        from . import _contract
 
-        return SpaceStoreContract
+        return getattr(_contract, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -39,6 +39,7 @@ from .._errors import NotFound, Unsupported, ValidationError
 from .._model import Capability, Space
 from .._store import AsyncSpaceStore, SpaceStore
 from .._validate import describe
+from ._emulator import Emulator
 
 BAD_NAMES: tuple[tuple[str, str], ...] = (
     ("empty", ""),
@@ -335,3 +336,21 @@ async def _async_operation(store: AsyncSpaceStore, capability: Capability) -> ob
         await store.delete("1")
         return None
     return await store.create_token("1")
+
+
+class EmulatorContract(SpaceStoreContract):
+    """The contract against an emulator, in-process: subclasses give an ``emulator``
+    fixture (a fresh ``spacekit.testing.Emulator``) and, if they like, ``settings``
+    for the stores that connect to it (fast retries, say)."""
+
+    settings: ClassVar[dict[str, Any]] = {}
+
+    @pytest.fixture
+    def store(self, emulator: Emulator) -> Iterator[SpaceStore]:
+        with emulator.connect(**self.settings) as opened:
+            yield opened
+
+    @pytest_asyncio.fixture
+    async def async_store(self, emulator: Emulator) -> AsyncIterator[AsyncSpaceStore]:
+        async with emulator.connect_async(**self.settings) as opened:
+            yield opened

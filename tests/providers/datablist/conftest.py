@@ -28,12 +28,6 @@ REPLAY_KEY = "replayed-key-not-a-secret"
 
 
 @pytest.fixture
-def fast() -> dict[str, Any]:
-    """Engine settings that keep retries quick."""
-    return dict(FAST)
-
-
-@pytest.fixture
 def emulator() -> DatablistEmulator:
     fresh = plugin.emulator()
     assert isinstance(fresh, DatablistEmulator)

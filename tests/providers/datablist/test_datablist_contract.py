@@ -4,29 +4,17 @@ and once more with the emulator served on a loopback port."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 from spacekit_datablist._emulator import DatablistEmulator
 
 import spacekit
-from spacekit.testing import SpaceStoreContract
+from spacekit.testing import EmulatorContract, SpaceStoreContract
 
 
-class TestDatablistContract(SpaceStoreContract):
+class TestDatablistContract(EmulatorContract):
     missing_id = "zzzzzzzzzzzzzzzzzzz"
-
-    @pytest.fixture
-    def store(self, emulator: DatablistEmulator, fast: dict[str, Any]) -> Iterator[spacekit.SpaceStore]:
-        with emulator.connect(**fast) as opened:
-            yield opened
-
-    @pytest.fixture
-    async def async_store(
-        self, emulator: DatablistEmulator, fast: dict[str, Any]
-    ) -> AsyncIterator[spacekit.AsyncSpaceStore]:
-        async with emulator.connect_async(**fast) as opened:
-            yield opened
+    settings = {"backoff": 0.01, "retries": 3, "deadline": 5.0}
 
 
 class TestDatablistContractOnLoopback(SpaceStoreContract):

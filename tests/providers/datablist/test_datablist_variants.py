@@ -11,7 +11,7 @@ error and no secret in it.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -20,7 +20,7 @@ import pytest
 from spacekit_datablist._emulator import API_KEY, DatablistEmulator
 
 import spacekit
-from spacekit.testing import SpaceStoreContract
+from spacekit.testing import EmulatorContract
 
 FAST = {"backoff": 0.01, "retries": 2, "deadline": 5.0}
 
@@ -230,23 +230,15 @@ def test_a_migration_into_and_out_of_memory(variant_cls: type[DatablistEmulator]
         assert spacekit.migrate(source, target).counts["created"] == 0
 
 
-class TestVariantContract(SpaceStoreContract):
+class TestVariantContract(EmulatorContract):
     missing_id = "zzzzzzzzzzzzzzzzzzz"
 
+    settings = FAST
+
     @pytest.fixture(params=[Other, TokenExpiry], ids=lambda cls: cls.__name__)
-    def other(self, request: pytest.FixtureRequest) -> DatablistEmulator:
+    def emulator(self, request: pytest.FixtureRequest) -> DatablistEmulator:
         emulator: DatablistEmulator = request.param()
         return emulator
-
-    @pytest.fixture
-    def store(self, other: DatablistEmulator) -> Iterator[spacekit.SpaceStore]:
-        with other.connect(**FAST) as opened:
-            yield opened
-
-    @pytest.fixture
-    async def async_store(self, other: DatablistEmulator) -> AsyncIterator[spacekit.AsyncSpaceStore]:
-        async with other.connect_async(**FAST) as opened:
-            yield opened
 
 
 # -- one choice at a time -------------------------------------------------------------------

@@ -10,19 +10,12 @@ import pytest
 from spacekit_instabase._emulator import InstabaseEmulator
 
 import spacekit
-from spacekit.testing import SpaceStoreContract
+from spacekit.testing import EmulatorContract
 
 
-class TestInstabaseContract(SpaceStoreContract):
+class TestInstabaseContract(EmulatorContract):
     missing_id = "no_such_space"
-
-    @pytest.fixture
-    def store(self, ib: spacekit.SpaceStore) -> spacekit.SpaceStore:
-        return ib
-
-    @pytest.fixture
-    def async_store(self, aib: spacekit.AsyncSpaceStore) -> spacekit.AsyncSpaceStore:
-        return aib
+    settings = {"backoff": 0.01, "retries": 3, "deadline": 5.0}
 
 
 @pytest.mark.parametrize("call", ["update", "delete", "create_token"])

@@ -10,7 +10,7 @@ to and from memory), or fail with the right typed error and no token in it.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import httpx
@@ -19,7 +19,7 @@ from spacekit_instabase._emulator import TOKEN, InstabaseEmulator
 
 import spacekit
 from spacekit import SpaceKind
-from spacekit.testing import SpaceStoreContract
+from spacekit.testing import EmulatorContract
 
 FAST = {"backoff": 0.01, "retries": 2, "deadline": 5.0}
 LIST = "/api/v1/spaces/list"
@@ -222,23 +222,15 @@ def test_a_migration_into_and_out_of_memory(variant_cls: type[InstabaseEmulator]
         assert spacekit.migrate(source, target).counts["created"] == 0
 
 
-class TestVariantContract(SpaceStoreContract):
+class TestVariantContract(EmulatorContract):
     missing_id = "no_such_space"
 
+    settings = FAST
+
     @pytest.fixture(params=[Sparse, Other], ids=lambda cls: cls.__name__)
-    def other(self, request: pytest.FixtureRequest) -> InstabaseEmulator:
+    def emulator(self, request: pytest.FixtureRequest) -> InstabaseEmulator:
         emulator: InstabaseEmulator = request.param()
         return emulator
-
-    @pytest.fixture
-    def store(self, other: InstabaseEmulator) -> Iterator[spacekit.SpaceStore]:
-        with other.connect(**FAST) as opened:
-            yield opened
-
-    @pytest.fixture
-    async def async_store(self, other: InstabaseEmulator) -> AsyncIterator[spacekit.AsyncSpaceStore]:
-        async with other.connect_async(**FAST) as opened:
-            yield opened
 
 
 # -- creation answers ----------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from spacekit_neuroio._emulator import NeuroIOEmulator
 
 import spacekit
-from spacekit.testing import SpaceStoreContract
+from spacekit.testing import EmulatorContract
 
 FAST = {"backoff": 0.01, "retries": 2, "deadline": 5.0}
 LIST = "/v1/spaces/"
@@ -397,21 +397,13 @@ def test_a_migration_into_and_out_of_memory(variant_cls: type[NeuroIOEmulator], 
 # -- the contract, against each combined variant ------------------------------------------
 
 
-class TestVariantContract(SpaceStoreContract):
+class TestVariantContract(EmulatorContract):
+    settings = FAST
+
     @pytest.fixture(params=COMBINED, ids=lambda cls: cls.__name__)
-    def other(self, request: pytest.FixtureRequest) -> NeuroIOEmulator:
+    def emulator(self, request: pytest.FixtureRequest) -> NeuroIOEmulator:
         emulator: NeuroIOEmulator = request.param()
         return emulator
-
-    @pytest.fixture
-    def store(self, other: NeuroIOEmulator) -> Iterator[spacekit.SpaceStore]:
-        with other.connect(**FAST) as opened:
-            yield opened
-
-    @pytest.fixture
-    async def async_store(self, other: NeuroIOEmulator) -> AsyncIterator[spacekit.AsyncSpaceStore]:
-        async with other.connect_async(**FAST) as opened:
-            yield opened
 
 
 # -- space tokens --------------------------------------------------------------------------
