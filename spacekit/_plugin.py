@@ -163,6 +163,17 @@ class Provider(abc.ABC):
         """Called after a 401: drop cached credentials; True if ``authenticate`` may help."""
         return False
 
+    # -- names ------------------------------------------------------------------------
+
+    def stored_name(self, name: str) -> str:
+        """``name`` as the provider stores it when a space is created with it.
+
+        Override only where the provider rewrites names (trims whitespace, cuts at a
+        length): the migration engine recognises a write whose answer was lost by
+        this exact form, never by resemblance. The default keeps the name as sent.
+        """
+        return name
+
     # -- errors -----------------------------------------------------------------------
 
     def error(self, response: Response) -> SpacekitError:

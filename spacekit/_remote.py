@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._engine import ENGINE_SETTINGS, AsyncEngine, SyncEngine
+from ._listing import guarded
 from ._model import Space, SpaceToken
 from ._plugin import Plugin, Provider, Setting
 from ._store import AsyncSpaceStore, SpaceStore
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 
 class _RemoteMixin:
+    _provider: Provider
+
     def _describe(self, provider: Provider) -> None:
         self.provider = provider.name
         self.capabilities = provider.capabilities
@@ -30,6 +33,9 @@ class _RemoteMixin:
         self.list_options = provider.list_options
         self.create_options = provider.create_options
         self.location = provider.base_url
+
+    def stored_name(self, name: str) -> str:
+        return self._provider.stored_name(name)
 
 
 class RemoteStore(_RemoteMixin, SpaceStore):
@@ -41,7 +47,7 @@ class RemoteStore(_RemoteMixin, SpaceStore):
         self._engine = SyncEngine(provider)
 
     def _list(self, query: str | None, options: Mapping[str, Any]) -> Iterator[Space]:
-        return self._engine.iterate(self._provider.list(query, options))
+        return self._engine.iterate(guarded(self._provider.list(query, options), self.provider))
 
     def _get(self, space_id: str) -> Space:
         return self._engine.run(self._provider.get(space_id))
@@ -71,7 +77,7 @@ class AsyncRemoteStore(_RemoteMixin, AsyncSpaceStore):
         self._engine = AsyncEngine(provider)
 
     def _list(self, query: str | None, options: Mapping[str, Any]) -> AsyncIterator[Space]:
-        return self._engine.iterate(self._provider.list(query, options))
+        return self._engine.iterate(guarded(self._provider.list(query, options), self.provider))
 
     async def _get(self, space_id: str) -> Space:
         return await self._engine.run(self._provider.get(space_id))

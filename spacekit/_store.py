@@ -58,6 +58,11 @@ class _Base:
     #: where the store is (a URL or a path) for reports and journals; never a secret
     location: str = ""
 
+    def stored_name(self, name: str) -> str:
+        """``name`` as this store keeps it when a space is created with it (the same
+        name, unless the provider declares that it trims or cuts names)."""
+        return name
+
     def _check_list(self, query: str | None, options: Mapping[str, Any]) -> None:
         require(self.capabilities, Capability.LIST, self.provider)
         if query is not None and not isinstance(query, str):

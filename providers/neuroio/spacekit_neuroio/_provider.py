@@ -101,8 +101,7 @@ class NeuroIOProvider(Provider):
     # -- operations -------------------------------------------------------------------
 
     def list(self, query: str | None, options: Mapping[str, Any]) -> ListOperation:
-        offset = 0
-        previous: frozenset[str] = frozenset()  # offsets shift when others delete meanwhile
+        offset = 0  # repeated ids and pages going round are the engine's business (not ours)
         needle = query.casefold() if query else None
         while True:
             params = {"limit": str(PAGE_SIZE), "offset": str(offset)}
@@ -111,17 +110,11 @@ class NeuroIOProvider(Provider):
             response = yield Request("GET", SPACES, params=params)
             assert response is not None  # the engine answers every request it is given
             items, has_more = _read_page(response)
-            ids: list[str] = []
             for item in items:
                 space = self._parse(response, item)
-                ids.append(space.id)
-                if space.id not in previous and _matches(space, needle):
+                if _matches(space, needle):
                     yield space
-            if items and previous.issuperset(ids):
-                log.warning("GET %s: offset %d gave the previous page again; stopping", SPACES, offset)
-                return
             offset += len(items)
-            previous = frozenset(ids)
             if not items or not has_more(offset):
                 return
 

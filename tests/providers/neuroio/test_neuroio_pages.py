@@ -9,6 +9,8 @@ import httpx
 import pytest
 from spacekit_neuroio._emulator import NeuroIOEmulator
 
+from spacekit import ProtocolError
+
 
 class CountOnly(NeuroIOEmulator):
     """Pages as ``{"count", "results"}``."""
@@ -84,10 +86,11 @@ def test_a_page_that_does_not_advance_stops_the_listing(envelope: str) -> None:
     emulator = Stuck(envelope)
     emulator.max_limit = 5
     ids = _seed(emulator, 12)
-    with emulator.connect() as store:
-        listed = [s.id for s in store.list()]
+    listed: list[str] = []
+    with emulator.connect() as store, pytest.raises(ProtocolError, match="already listed"):
+        listed.extend(s.id for s in store.list())
     assert listed == ids[:5]
-    assert len(emulator.requests) == 2  # the second page repeated the first: stop
+    assert len(emulator.requests) == 2  # the second page repeated the first: stop, loudly
 
 
 async def test_the_async_store_reads_every_envelope() -> None:
