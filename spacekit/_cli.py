@@ -17,12 +17,13 @@ nothing already stored is changed or lost.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import IO, Any, TypeVar
 
@@ -38,6 +39,7 @@ from ._errors import (
     ValidationError,
 )
 from ._exitcodes import INTERRUPTED, PARTIAL
+from ._manifest import to_toml
 from ._model import Space
 from ._redact import redact
 from ._store import UNSET, SpaceStore
@@ -310,13 +312,40 @@ def delete(space_id: str, yes: bool, store_name: str | None, as_json: bool) -> N
 
 @main.command()
 @_store_option
-def export(store_name: str | None) -> None:
-    """Every space as JSON Lines on stdout, one Space.to_dict() per line."""
-    count = 0
-    for space in _open(store_name).list():
-        click.echo(json.dumps(space.to_dict(), ensure_ascii=False))
-        count += 1
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["jsonl", "toml"]),
+    default="jsonl",
+    show_default=True,
+    help="JSON Lines (every field) or a TOML manifest of [[spaces]] (for spacekit sync)",
+)
+def export(store_name: str | None, form: str) -> None:
+    """Every space on stdout: JSON Lines, one Space.to_dict() per line, or a TOML manifest."""
+    spaces = _open(store_name).list()
+    count, names = 0, collections.Counter[str]()
+    if form == "toml":
+        for text in to_toml(_counted(spaces, names)):
+            click.echo(text, nl=False)
+    else:
+        for space in _counted(spaces, names):
+            click.echo(json.dumps(space.to_dict(), ensure_ascii=False))
+    count = sum(names.values())
     click.echo(f"exported {count} space(s)", err=True)
+    twice = sorted(name for name, n in names.items() if n > 1)
+    if twice and form == "toml":
+        shown = ", ".join(repr(name) for name in twice[:5]) + (" ..." if len(twice) > 5 else "")
+        click.echo(
+            f"Warning: {len(twice)} name(s) appear more than once ({shown}); a manifest's names must be "
+            "unique, so rename or remove the repeats before using this file with spacekit sync",
+            err=True,
+        )
+
+
+def _counted(spaces: Iterable[Space], names: collections.Counter[str]) -> Iterator[Space]:
+    for space in spaces:
+        names[space.name] += 1
+        yield space
 
 
 @main.command("import")
@@ -410,6 +439,9 @@ def _register_migration_commands() -> None:
 
     for command in commands:
         main.add_command(command)
+    from ._sync._cli import command as sync_command
+
+    main.add_command(sync_command)
 
 
 _register_migration_commands()

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import attrs
 
 from ._errors import ConfigError, ProtocolError, SpacekitError, error_for_status
-from ._model import Capability, Space, SpaceToken
+from ._model import Capability, Space, SpaceKind, SpaceToken
 
 if TYPE_CHECKING:
     from ._store import AsyncSpaceStore, SpaceStore
@@ -207,6 +207,11 @@ class Provider(abc.ABC):
 
     def create_token(self, space_id: str, permanent: bool) -> Operation[SpaceToken]:
         raise NotImplementedError
+
+    def protected(self, space: Space) -> str | None:
+        """Why the provider will not let ``space`` be deleted (None: it may be); syncs
+        never plan such a delete. The default protects a user's own space."""
+        return "a user's own space" if space.kind is SpaceKind.USER else None
 
 
 def _detail(response: Response) -> str:

@@ -67,6 +67,9 @@ class RemoteStore(_RemoteMixin, SpaceStore):
     def _close(self) -> None:
         self._engine.close()
 
+    def protected(self, space: Space) -> str | None:
+        return self._provider.protected(space)
+
 
 class AsyncRemoteStore(_RemoteMixin, AsyncSpaceStore):
     """An ``AsyncSpaceStore`` over a remote provider's API."""
@@ -96,6 +99,9 @@ class AsyncRemoteStore(_RemoteMixin, AsyncSpaceStore):
 
     async def _close(self) -> None:
         await self._engine.close()
+
+    def protected(self, space: Space) -> str | None:
+        return self._provider.protected(space)
 
 
 class RemotePlugin(Plugin):

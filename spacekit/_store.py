@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Final
 
 from ._errors import ValidationError
-from ._model import Capability, Space, SpaceToken
+from ._model import Capability, Space, SpaceKind, SpaceToken
 from ._validate import check_description, check_id, check_name, check_options, require
 
 
@@ -83,6 +83,14 @@ class _Base:
     def __repr__(self) -> str:
         where = f" {self.location}" if self.location else ""
         return f"<{type(self).__name__} {self.provider}{where}>"
+
+    def protected(self, space: Space) -> str | None:
+        """Why the provider will not let ``space`` be deleted, or None if it may be.
+
+        Syncs never plan to delete a protected space. A user's own space belongs to
+        its user; a provider adds its own rules (NeuroIO's ``default`` space, say).
+        """
+        return "a user's own space" if space.kind is SpaceKind.USER else None
 
 
 class SpaceStore(_Base, abc.ABC):

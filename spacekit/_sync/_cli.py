@@ -1,0 +1,157 @@
+"""The ``spacekit sync`` command (``command`` is what the core command line registers).
+
+The output starts with a one-line summary; then, for a plan, one line per change
+(every pair with ``--verbose``), and for an applied run one line per failure (every
+pair with ``--verbose``) and what the final listing found different. ``--json``
+prints the whole report instead.
+
+Exit codes, as for ``spacekit migrate``::
+
+    0   the plan was printed (no --apply); with --check: the target matches;
+        with --apply: every item succeeded and the target now matches the source
+    1   with --check: the target differs; with --apply: some items failed, or the
+        target does not match the source afterwards
+    2   usage or configuration, and a plan refused by the --max-changes rule
+    4   credentials or permission refused: the run stopped, nothing more written
+    5   a provider failure stopped the run (a listing failed, rate limiting)
+    130 interrupted (Ctrl-C); every write sent is journaled: run it again to resume
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import click
+
+from .._exitcodes import OK, PARTIAL
+from .._migrate._cli import _errors_to_exit, _print_json
+from ._report import CHANGES, SyncItem, SyncReport, TooManyChanges
+from ._run import sync as run_sync
+
+_RESUME_HINT: Final = "run the same command again to resume"
+
+
+class _Percent(click.ParamType):  # type: ignore[type-arg]
+    name = "PCT"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        text = str(value).strip().removesuffix("%").strip()
+        try:
+            number = float(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a percentage (say 30 or 30%)", param, ctx)
+        if not 0 <= number <= 100:
+            self.fail(f"{value!r} is not between 0 and 100", param, ctx)
+        return number / 100
+
+
+def _line(item: SyncItem, applied: bool) -> str:
+    what = item.outcome.value if applied else item.action.value
+    text = f"  {what:<8} {item.label}"
+    if item.action is not item.action.DELETE and item.target_id is not None and item.source_id is not None:
+        text += f" -> {item.target_name} ({item.target_id})"
+    notes = [str(change) for change in item.changes]
+    if item.lost:
+        notes.append(f"not held by the target: {', '.join(item.lost)}")
+    if item.error:
+        notes.append(item.error)
+    elif item.reason:
+        notes.append(item.reason)
+    return text + (f": {'; '.join(notes)}" if notes else "")
+
+
+def _output(report: SyncReport, as_json: bool, verbose: bool) -> None:
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        _show(report, verbose)
+
+
+def _show(report: SyncReport, verbose: bool) -> None:
+    click.echo(report.summary())
+    for item in report.items:
+        shown = verbose or (item.outcome.value == "failed" if report.applied else item.action in CHANGES)
+        if shown or (item.error and not report.applied):
+            click.echo(_line(item, report.applied))
+    for mismatch in report.mismatches:
+        click.echo(f"  mismatch: {mismatch}")
+    if report.applied and not report.ok and report.journal:
+        click.echo(f"Not everything was done; fix the cause, then {_RESUME_HINT} (journal {report.journal}).")
+
+
+@click.command("sync")
+@click.argument("source")
+@click.argument("target")
+@click.option("--apply", "apply_", is_flag=True, help="carry the plan out (without it, only print the plan)")
+@click.option("--delete", is_flag=True, help="delete target spaces that have no counterpart in SOURCE")
+@click.option(
+    "--max-changes",
+    type=_Percent(),
+    default="30",
+    show_default=True,
+    help="refuse a plan updating or deleting more than this % of a target of 10+ spaces",
+)
+@click.option("--force", is_flag=True, help="apply a plan even beyond --max-changes")
+@click.option(
+    "--check", is_flag=True, help="exit 1 if TARGET differs from SOURCE, 0 if they match; write nothing"
+)
+@click.option(
+    "--journal", type=click.Path(dir_okay=False), help="SQLite file recording every write; resume with it"
+)
+@click.option(
+    "--select",
+    "select",
+    multiple=True,
+    metavar="NAME_OR_GLOB",
+    help="sync only spaces with this name or matching this glob, on both sides (repeatable)",
+)
+@click.option(
+    "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="parallel writes"
+)
+@click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
+@click.option("--verbose", "-v", is_flag=True, help="a line for every space, not only changes and failures")
+def sync(
+    source: str,
+    target: str,
+    apply_: bool,
+    delete: bool,
+    max_changes: float,
+    force: bool,
+    check: bool,
+    journal: str | None,
+    select: Sequence[str],
+    concurrency: int,
+    as_json: bool,
+    verbose: bool,
+) -> None:
+    """Make TARGET hold what SOURCE holds (stores, or a manifest file as SOURCE).
+
+    Without --apply, print the plan and write nothing. SOURCE may be a manifest: a
+    path ending in .toml, .json or .jsonl.
+    """
+    if check and apply_:
+        raise click.UsageError("--check only compares; drop --apply (or --check)")
+    with _errors_to_exit(journal if apply_ else None):
+        try:
+            report = run_sync(
+                source,
+                target,
+                apply=apply_,
+                delete=delete,
+                max_changes=max_changes,
+                force=force or check,
+                journal=journal,
+                select=list(select) or None,
+                concurrency=concurrency,
+            )
+        except TooManyChanges as refused:
+            _output(refused.report, as_json, verbose)  # the plan that was refused, then the error
+            raise
+    _output(report, as_json, verbose)
+    if check:
+        raise click.exceptions.Exit(OK if report.in_sync else PARTIAL)
+    raise click.exceptions.Exit(OK if report.ok else PARTIAL)
+
+
+command: Final = sync

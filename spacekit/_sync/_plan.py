@@ -1,0 +1,246 @@
+"""The sync plan: which target space is each source space's counterpart, and what to do.
+
+Matching, in this order, so that a space renamed at the source is renamed on the
+target rather than deleted and created again:
+
+1. the counterpart the journal recorded for the source space (if it is still there);
+2. else the first target space not yet matched with exactly the source's name.
+
+Then each pair gets its action: ``create`` (no counterpart), ``update`` (the
+counterpart differs in a field the target can write: the name, and the description
+where the target keeps one), or ``keep``; each target space left unmatched (and
+selected) gets ``delete`` when deletes are asked for and the target will let go of
+it, else ``keep``. ``check_safety`` refuses a plan that changes too much of the
+target. Planning makes no request: it works on the two listings it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from fractions import Fraction
+from typing import Final
+
+import attrs
+
+from .._errors import Unsupported, ValidationError
+from .._migrate._plan import Transform, lost_fields
+from .._model import Capability, Space
+from .._store import SpaceStore
+from ._report import CHANGES, Change, SyncAction, SyncItem, SyncOutcome, SyncReport, TooManyChanges
+
+#: below this many target spaces, the max_changes rule does not apply
+SAFETY_THRESHOLD: Final = 10
+NOT_IN_SOURCE: Final = "not in the source; kept (with delete, it would be deleted)"
+
+
+@attrs.frozen
+class Pair:
+    """One planned item, with the spaces its writes need."""
+
+    item: SyncItem
+    #: the source space as the target should hold it (after the transform)
+    wanted: Space | None = None
+    #: the source space as listed (its id keys the journal)
+    source: Space | None = None
+    #: the counterpart on the target, as listed
+    target: Space | None = None
+
+
+@attrs.frozen
+class Plan:
+    pairs: tuple[Pair, ...]
+    #: how many spaces the target held when it was listed
+    total: int
+
+    @property
+    def items(self) -> tuple[SyncItem, ...]:
+        return tuple(pair.item for pair in self.pairs)
+
+    @property
+    def changes(self) -> int:
+        """The updates and deletes: what the max_changes rule counts."""
+        return sum(p.item.action in (SyncAction.UPDATE, SyncAction.DELETE) for p in self.pairs)
+
+
+def check_options(target: SpaceStore, delete: bool, max_changes: object, concurrency: object) -> Fraction:
+    """Refuse, before any request, what cannot run; return ``max_changes`` as an exact fraction."""
+    if isinstance(max_changes, bool) or not isinstance(max_changes, int | float) or not 0 <= max_changes <= 1:
+        raise ValidationError(
+            f"max_changes must be a fraction from 0 to 1 (0.3 is 30 %), not {max_changes!r}"
+        )
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValidationError(f"concurrency must be a whole number of at least 1, not {concurrency!r}")
+    if Capability.LIST not in target.capabilities:
+        raise Unsupported(f"the target ({target.provider}) cannot list its spaces, so it cannot be synced")
+    if delete and Capability.DELETE not in target.capabilities:
+        raise Unsupported(
+            f"delete=True needs a target that can delete spaces, and the {target.provider} store cannot"
+        )
+    return Fraction(str(max_changes))
+
+
+def make_plan(
+    sources: Iterable[Space],
+    targets: list[Space],
+    target: SpaceStore,
+    *,
+    recorded: Mapping[str, str],
+    delete: bool,
+    in_scope: Callable[[Space], bool],
+    transform: Transform | None = None,
+) -> Plan:
+    """The plan for ``sources`` (selected already) against the target's full listing.
+
+    ``recorded`` maps a source id to the target id the journal holds for it;
+    ``in_scope`` says which unmatched target spaces the sync may delete.
+    """
+    wanted = [(space, _transformed(space, transform)) for space in sources]
+    matcher = _Matcher(targets)
+    matched: dict[int, Space] = {}
+    for number, (space, _) in enumerate(wanted):
+        found = matcher.by_id(recorded.get(space.id))
+        if found is not None:
+            matched[number] = found
+    for number, (space, want) in enumerate(wanted):
+        if number not in matched:
+            name = want.name if isinstance(want, Space) else space.name
+            found = matcher.by_name(name)
+            if found is not None:
+                matched[number] = found
+    pairs = [_pair(space, want, matched.get(number), target) for number, (space, want) in enumerate(wanted)]
+    for space in targets:
+        if not matcher.taken(space.id) and in_scope(space):
+            pairs.append(_leftover(space, target, delete))
+    return Plan(tuple(pairs), len(targets))
+
+
+def _transformed(space: Space, transform: Transform | None) -> Space | str | None:
+    """The space as wanted on the target, None (left out), or why the transform failed."""
+    if transform is None:
+        return space
+    try:
+        result = transform(space)
+    except Exception as exc:  # the caller's code: its failure is this item's failure
+        return f"transform failed: {type(exc).__name__}: {exc}"
+    if result is not None and not isinstance(result, Space):
+        return f"transform returned {type(result).__name__}, not a Space"
+    return result
+
+
+class _Matcher:
+    """The target's spaces by id and by name, each matched at most once."""
+
+    def __init__(self, targets: list[Space]) -> None:
+        self._by_id = {space.id: space for space in targets}
+        self._by_name: dict[str, list[Space]] = {}
+        for space in targets:
+            self._by_name.setdefault(space.name, []).append(space)
+        self._taken: set[str] = set()
+
+    def taken(self, target_id: str) -> bool:
+        return target_id in self._taken
+
+    def by_id(self, target_id: str | None) -> Space | None:
+        found = self._by_id.get(target_id) if target_id is not None else None
+        if found is None or found.id in self._taken:
+            return None
+        self._taken.add(found.id)
+        return found
+
+    def by_name(self, name: str) -> Space | None:
+        found = next((s for s in self._by_name.get(name, ()) if s.id not in self._taken), None)
+        if found is not None:
+            self._taken.add(found.id)
+        return found
+
+
+def _pair(source: Space, want: Space | str | None, found: Space | None, target: SpaceStore) -> Pair:
+    base = SyncItem(
+        SyncAction.KEEP,
+        SyncOutcome.KEPT,
+        source_id=source.id,
+        source_name=source.name,
+        target_id=found.id if found else None,
+        target_name=found.name if found else None,
+    )
+    if isinstance(want, str):
+        return Pair(attrs.evolve(base, outcome=SyncOutcome.FAILED, error=want), None, source, found)
+    if want is None:
+        return Pair(attrs.evolve(base, reason="left out by the transform"), None, source, found)
+    if found is None:
+        item = attrs.evolve(
+            base,
+            action=SyncAction.CREATE,
+            outcome=SyncOutcome.PLANNED,
+            target_name=want.name,
+            lost=lost_fields(want, target),
+            error=_cannot(target, Capability.CREATE),
+        )
+        return Pair(item, want, source, None)
+    changes = differences(want, found, target)
+    lost = lost_fields(want, target)
+    if not changes:
+        return Pair(attrs.evolve(base, lost=lost), want, source, found)
+    item = attrs.evolve(
+        base,
+        action=SyncAction.UPDATE,
+        outcome=SyncOutcome.PLANNED,
+        changes=changes,
+        lost=lost,
+        error=_cannot(target, Capability.UPDATE),
+    )
+    return Pair(item, want, source, found)
+
+
+def differences(want: Space, found: Space, target: SpaceStore) -> tuple[Change, ...]:
+    """The writable fields in which the target's space differs from the wanted one."""
+    changes = []
+    if found.name != want.name:
+        changes.append(Change("name", found.name, want.name))
+    if "description" in target.writable_fields and (found.description or None) != (want.description or None):
+        changes.append(Change("description", found.description, want.description))
+    return tuple(changes)
+
+
+def _cannot(target: SpaceStore, capability: Capability) -> str | None:
+    if capability in target.capabilities:
+        return None
+    return f"the {target.provider} store cannot {capability.value} spaces"
+
+
+def _leftover(space: Space, target: SpaceStore, delete: bool) -> Pair:
+    base = SyncItem(SyncAction.KEEP, SyncOutcome.KEPT, target_id=space.id, target_name=space.name)
+    if not delete:
+        return Pair(attrs.evolve(base, reason=NOT_IN_SOURCE), target=space)
+    held = target.protected(space)
+    if held:
+        return Pair(attrs.evolve(base, reason=f"not in the source, but never deleted: {held}"), target=space)
+    item = attrs.evolve(
+        base, action=SyncAction.DELETE, outcome=SyncOutcome.PLANNED, reason="not in the source"
+    )
+    return Pair(item, target=space)
+
+
+def check_safety(plan: Plan, max_changes: Fraction, report: SyncReport) -> None:
+    """``TooManyChanges`` if the plan updates or deletes more than ``max_changes`` of a
+    target of at least ``SAFETY_THRESHOLD`` spaces."""
+    total, changes = plan.total, plan.changes
+    if total < SAFETY_THRESHOLD or changes <= max_changes * total:
+        return
+    counts = report.planned
+    parts = [f"{counts[a]} update(s)" for a in ("update",) if counts[a]]
+    parts += [f"{counts[a]} delete(s)" for a in ("delete",) if counts[a]]
+    share = round(100 * changes / total, 1)
+    raise TooManyChanges(
+        f"refused: the plan makes {changes} change(s) ({' and '.join(parts)}) to the {total} spaces "
+        f"of the target, {share:g} %, more than the {float(max_changes) * 100:g} % allowed; nothing "
+        "was written. Check the plan, then use force=True (--force) or a higher max_changes "
+        "(--max-changes) if it is right",
+        changes=changes,
+        total=total,
+        limit=float(max_changes),
+        report=report,
+    )
+
+
+__all__ = ["CHANGES", "Pair", "Plan", "check_options", "check_safety", "differences", "make_plan"]

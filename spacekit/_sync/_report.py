@@ -1,0 +1,187 @@
+"""What a sync tells its caller: one item per space, the counts, and whether it matches.
+
+A ``SyncItem`` pairs a source space with its counterpart on the target (either may
+be missing: a create has no target yet, a delete has no source) and says what the
+plan does with them, what happened, and what the target cannot hold. A
+``SyncReport`` holds them all, with the final comparison of an applied run. Both
+turn into plain JSON with ``to_dict()``, the form of ``--json``; neither ever holds
+a secret (stores are named by their ``Identity``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from typing import Any
+
+import attrs
+
+from .._errors import SpacekitError
+from .._migrate import Identity
+
+
+class SyncAction(enum.StrEnum):
+    """What the plan does with one pair."""
+
+    CREATE = "create"  # no counterpart on the target
+    UPDATE = "update"  # the counterpart differs in a field the target can write
+    DELETE = "delete"  # a target space with no source counterpart (only with delete=True)
+    KEEP = "keep"  # nothing to change, or nothing the sync may change
+
+
+class SyncOutcome(enum.StrEnum):
+    """What happened: ``planned`` for a change not applied (a plan, or a run that stopped first)."""
+
+    PLANNED = "planned"
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    KEPT = "kept"
+    FAILED = "failed"
+
+
+#: the actions that write to the target
+CHANGES = frozenset({SyncAction.CREATE, SyncAction.UPDATE, SyncAction.DELETE})
+
+
+@attrs.frozen
+class Change:
+    """One field the update changes: its value on the target, and the one it gets."""
+
+    field: str
+    before: str | None
+    after: str | None
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.before!r} -> {self.after!r}"
+
+
+@attrs.frozen
+class SyncItem:
+    """One source space and its counterpart, the action planned, and its outcome."""
+
+    action: SyncAction
+    outcome: SyncOutcome
+    source_id: str | None = None
+    source_name: str | None = None
+    target_id: str | None = None
+    target_name: str | None = None
+    changes: tuple[Change, ...] = ()
+    lost: tuple[str, ...] = ()
+    reason: str | None = None
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the CLI names the pair: the source space, or the target one for a delete."""
+        if self.source_name is not None:
+            return (
+                self.source_name
+                if self.source_id == self.source_name
+                else f"{self.source_name} ({self.source_id})"
+            )
+        return f"{self.target_name} ({self.target_id})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "outcome": self.outcome.value,
+            "source": None if self.source_id is None else {"id": self.source_id, "name": self.source_name},
+            "target": None
+            if self.target_id is None and self.target_name is None
+            else {"id": self.target_id, "name": self.target_name},
+            "changes": {c.field: {"target": c.before, "source": c.after} for c in self.changes},
+            "lost_fields": list(self.lost),
+            "reason": self.reason,
+            "error": self.error,
+        }
+
+
+@attrs.frozen
+class SyncReport:
+    """Every pair and what happened to it.
+
+    ``ok`` means no item failed and, for an applied run, the target listed again
+    afterwards matched the source (``mismatches`` says how it did not). ``in_sync``
+    means the plan had nothing to change: what ``spacekit sync --check`` tests.
+    """
+
+    source: Identity
+    target: Identity
+    items: tuple[SyncItem, ...]
+    applied: bool = False
+    delete: bool = False
+    journal: str | None = None
+    warnings: tuple[str, ...] = ()
+    #: what the final listing found different from the source (applied runs only)
+    mismatches: tuple[str, ...] = ()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many items had each outcome."""
+        found = Counter(item.outcome.value for item in self.items)
+        return {outcome.value: found[outcome.value] for outcome in SyncOutcome}
+
+    @property
+    def planned(self) -> dict[str, int]:
+        """How many items the plan gave each action."""
+        found = Counter(item.action.value for item in self.items)
+        return {action.value: found[action.value] for action in SyncAction}
+
+    @property
+    def failed(self) -> tuple[SyncItem, ...]:
+        return tuple(item for item in self.items if item.outcome is SyncOutcome.FAILED)
+
+    @property
+    def in_sync(self) -> bool:
+        """Whether the plan changes nothing (and has no item it cannot carry out)."""
+        return not any(item.action in CHANGES or item.error for item in self.items)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.mismatches
+
+    def summary(self) -> str:
+        where = f"{self.source} -> {self.target}"
+        if not self.applied:
+            plan = self.planned
+            shown = ", ".join(f"{plan[a.value]} to {a.value}" for a in CHANGES if plan[a.value])
+            return f"{where}: plan for {len(self.items)} space(s): {shown or 'nothing to change'}, {plan['keep']} kept"
+        counts = self.counts
+        shown = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
+        state = (
+            "the target matches the source"
+            if self.ok
+            else (f"{len(self.failed)} failed" if self.failed else "the target does not match the source")
+        )
+        return f"{where}: synced {len(self.items)} space(s): {shown or 'nothing'}; {state}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.to_dict(),
+            "target": self.target.to_dict(),
+            "applied": self.applied,
+            "delete": self.delete,
+            "journal": self.journal,
+            "ok": self.ok,
+            "in_sync": self.in_sync,
+            "planned": self.planned,
+            "counts": self.counts,
+            "warnings": list(self.warnings),
+            "mismatches": list(self.mismatches),
+            "items": [item.to_dict() for item in self.items],
+        }
+
+
+class TooManyChanges(SpacekitError):
+    """The plan would update or delete more of the target than ``max_changes`` allows.
+
+    Raised before any write (``force=True`` lifts it); ``report`` holds the plan.
+    """
+
+    def __init__(self, message: str, *, changes: int, total: int, limit: float, report: SyncReport) -> None:
+        super().__init__(message)
+        self.changes = changes
+        self.total = total
+        self.limit = limit
+        self.report = report

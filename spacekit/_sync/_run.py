@@ -1,0 +1,333 @@
+"""``sync``: list both stores, plan, check the plan is safe, then (with ``apply``) write.
+
+Applying goes through the migration engine: creates and updates are migration
+steps carried out by its ``Writer`` (journaled ``sent`` before they leave and
+``done`` or ``failed`` once answered; a create of unknown outcome looked up on the
+target before it is sent again), and every pair that is kept is journaled ``done``
+with its counterpart's id, which is how a later run follows a rename. Deletes are
+journaled too, before they are sent, under a key of their own (``DELETE_KEY`` and
+the target id); a resumed run plans afresh and never acts on a delete row, so it
+deletes only what its own plan calls for. The phases run in order (deletes, then
+updates, then creates, each with ``concurrency`` threads), so that a name freed by
+a delete or a rename is free before it is taken again.
+
+Then the target is listed again and planned against once more: the run is ``ok``
+only if no item failed and that second plan has nothing left to change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Final
+
+import attrs
+
+from .._connect import connect
+from .._errors import (
+    AuthenticationError,
+    NotFound,
+    PermissionDenied,
+    ProtocolError,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    SpacekitError,
+)
+from .._manifest import is_manifest_path
+from .._migrate._apply import Stop, Writer
+from .._migrate._journal import UNRESOLVED, Entry, Journal, State
+from .._migrate._plan import Known, Select, Step, TargetIndex, Transform, create_arguments, patterns, selector
+from .._migrate._report import Action, Identity, MigrationItem, Outcome
+from .._migrate._stores import StoreLike, identity, opened
+from .._model import Space
+from .._store import SpaceStore
+from ._plan import Pair, Plan, check_options, check_safety, make_plan
+from ._report import SyncAction, SyncItem, SyncOutcome, SyncReport
+
+#: the journal key of a delete: a control character never starts a space id
+DELETE_KEY: Final = "\x1fdelete:"
+
+Progress = Callable[[SyncItem], None]
+
+
+def sync(
+    source: StoreLike,
+    target: StoreLike,
+    *,
+    apply: bool = False,
+    delete: bool = False,
+    max_changes: float = 0.3,
+    force: bool = False,
+    journal: str | os.PathLike[str] | None = None,
+    select: Select = None,
+    transform: Transform | None = None,
+    concurrency: int = 8,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Make ``target`` hold what ``source`` holds: plan, and with ``apply=True`` write.
+
+    ``source`` and ``target`` are stores, names ``spacekit.connect`` takes, or paths
+    of manifest files (``.toml``, ``.json``, ``.jsonl``). Without ``apply`` nothing is
+    written, not even the journal. ``delete=True`` lets the plan delete target spaces
+    that have no counterpart in the source (never one the provider protects).
+    A plan that updates or deletes more than ``max_changes`` of a target holding at
+    least 10 spaces raises ``TooManyChanges`` before any write, unless ``force``.
+    ``journal`` names the SQLite file that makes runs resumable and follows renames;
+    ``select`` (names, globs or a predicate) limits both sides; ``transform`` may
+    return a changed ``Space`` or None to leave a space out. An
+    ``AuthenticationError`` or ``PermissionDenied`` that would fail every item stops
+    the run and is raised, as is a ``ProviderError`` listing either store.
+    """
+    choose = selector(select)
+    with contextlib.ExitStack() as stack:
+        src, src_id = stack.enter_context(_opened(source, "source"))
+        dst, dst_id = stack.enter_context(_opened(target, "target"))
+        limit = check_options(dst, delete, max_changes, concurrency)
+        book = _journal(journal, apply)
+        if book is not None:
+            stack.enter_context(book)
+            if apply:
+                book.bind(src_id, dst_id, patterns(select))
+            else:
+                book.check(src_id, dst_id)
+        sources = [space for space in _listed(src, "source", src_id) if choose(space)]
+        targets = _listed(dst, "target", dst_id)
+        recorded = _recorded(book)
+        plan = make_plan(
+            sources, targets, dst, recorded=recorded, delete=delete, in_scope=choose, transform=transform
+        )
+        report = SyncReport(
+            src_id, dst_id, plan.items, applied=False, delete=delete, journal=book.path if book else None
+        )
+        if not force:
+            check_safety(plan, limit, report)
+        if not apply:
+            return report
+        items = _apply(plan, dst, book, concurrency, progress)
+        mapping = {**recorded, **{i.source_id: i.target_id for i in items if i.source_id and i.target_id}}
+        after = _listed(dst, "target", dst_id, again=True)
+        again = make_plan(
+            sources, after, dst, recorded=mapping, delete=delete, in_scope=choose, transform=transform
+        )
+        mismatches = tuple(_mismatch(item) for item in again.items if item.action is not SyncAction.KEEP)
+        return attrs.evolve(report, items=tuple(items), applied=True, mismatches=mismatches)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextlib.contextmanager
+def _opened(value: StoreLike, role: str) -> Iterator[tuple[SpaceStore, Identity]]:
+    """A store, a name, or a manifest's path, opened (and closed, if opened here)."""
+    if isinstance(value, str | os.PathLike) and is_manifest_path(os.fspath(value)):
+        path = os.fspath(value)
+        with connect("file", path=path) as store:
+            yield store, identity(store)
+        return
+    with opened(value, role) as pair:
+        yield pair
+
+
+def _journal(path: str | os.PathLike[str] | None, apply: bool) -> Journal | None:
+    """The journal; a plan only reads one that already exists, and writes nothing."""
+    if path is None or (not apply and not os.path.exists(path)):
+        return None
+    return Journal.open(path, create=apply)
+
+
+def _recorded(book: Journal | None) -> dict[str, str]:
+    """Source id -> target id, for every pair the journal knows (deletes aside)."""
+    if book is None:
+        return {}
+    known: dict[str, str] = {}
+    for entry in book.entries():
+        if entry.source_id.startswith(DELETE_KEY) or entry.target_id is None:
+            continue
+        if entry.state is State.DONE or (entry.action is Action.UPDATE and entry.state in UNRESOLVED):
+            known[entry.source_id] = entry.target_id
+    return known
+
+
+def _listed(store: SpaceStore, role: str, who: Identity, *, again: bool = False) -> list[Space]:
+    try:
+        return list(store.list())
+    except ProviderError as exc:
+        when = "after the writes, so the result could not be checked" if again else "nothing was written"
+        restated = type(exc)(
+            f"listing the {role} ({who}) failed, {when}: {exc.args[0]}",
+            provider=exc.provider,
+            status=exc.status,
+        )
+        restated.__dict__.update({k: v for k, v in vars(exc).items() if k not in ("provider", "status")})
+        raise restated from None
+
+
+def _mismatch(item: SyncItem) -> str:
+    if item.action is SyncAction.CREATE:
+        return f"{item.source_name!r} ({item.source_id}) has no counterpart on the target"
+    if item.action is SyncAction.UPDATE:
+        shown = "; ".join(str(change) for change in item.changes)
+        return f"{item.source_name!r} ({item.source_id}) differs on the target ({item.target_id}): {shown}"
+    if item.action is SyncAction.DELETE:
+        return f"{item.target_name!r} ({item.target_id}) is still on the target"
+    return f"{item.label}: {item.error}"
+
+
+# -- applying -------------------------------------------------------------------------
+
+
+def _apply(
+    plan: Plan, target: SpaceStore, book: Journal | None, concurrency: int, progress: Progress | None
+) -> list[SyncItem]:
+    index = TargetIndex()
+    for pair in plan.pairs:
+        if pair.target is not None:
+            index.add(Known(pair.target.id, pair.target.name, pair.target.description))
+            if pair.item.action is not SyncAction.DELETE:
+                index.claim(pair.target.id)
+        if pair.item.action is SyncAction.CREATE and pair.wanted is not None:
+            index.reserve(pair.wanted.name)
+    runner = _Runner(Writer(target, index, book), progress)
+    results: dict[int, SyncItem] = {}
+    phases = (SyncAction.DELETE, SyncAction.UPDATE, SyncAction.CREATE, SyncAction.KEEP)
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="spacekit-sync") as pool:
+        for action in phases:
+            numbered = [(n, p) for n, p in enumerate(plan.pairs) if p.item.action is action]
+            futures = {n: pool.submit(runner.run, pair) for n, pair in numbered}
+            try:
+                for number, future in futures.items():
+                    results[number] = future.result()
+            except BaseException as exc:  # a Stop, or Ctrl-C: finish what is in flight, start nothing
+                runner.writer.stopped.set()
+                for future in futures.values():
+                    future.cancel()
+                pool.shutdown(wait=True, cancel_futures=True)
+                if isinstance(exc, Stop):
+                    raise _stopped(exc.error) from None
+                raise
+    return [results[number] for number in sorted(results)]
+
+
+def _stopped(error: ProviderError) -> ProviderError:
+    if isinstance(error, RateLimited):
+        cause, then = f"the target is rate limiting ({error.args[0]})", "later,"
+    elif isinstance(error, AuthenticationError | PermissionDenied):
+        cause, then = error.args[0], "fix the credentials or permissions, then"
+    else:
+        cause, then = error.args[0], "once the provider answers again,"
+    restated = type(error)(
+        f"sync stopped: {cause}. Nothing more was written; {then} run the same command again to resume",
+        provider=error.provider,
+        status=error.status,
+    )
+    restated.__dict__.update({k: v for k, v in vars(error).items() if k not in ("provider", "status")})
+    return restated
+
+
+class _Runner:
+    """Carries out one pair: creates, updates and keeps through the migration
+    ``Writer``, deletes here, each journaled before it is sent."""
+
+    def __init__(self, writer: Writer, progress: Progress | None) -> None:
+        self.writer = writer
+        self.progress = progress
+
+    def run(self, pair: Pair) -> SyncItem:
+        item = pair.item
+        if item.error is not None:
+            done = attrs.evolve(item, outcome=SyncOutcome.FAILED)
+        elif self.writer.stopped.is_set():
+            done = item  # the run stopped before this pair was started: still planned
+        elif item.action is SyncAction.DELETE:
+            done = self._delete(pair)
+        elif pair.wanted is None or pair.source is None:
+            done = item  # left out by the transform, or a target space kept: nothing to write
+        else:
+            done = self._write(pair)
+        if self.progress is not None:
+            self.progress(done)
+        return done
+
+    def _write(self, pair: Pair) -> SyncItem:
+        assert pair.wanted is not None and pair.source is not None
+        item, wanted = pair.item, pair.wanted
+        if item.action is SyncAction.CREATE:
+            description, options = create_arguments(wanted, self.writer.target)
+            step = Step(pair.source, Action.CREATE, wanted.name, description, options, lost=item.lost)
+        elif item.action is SyncAction.UPDATE:
+            changes = {change.field: change.after for change in item.changes}
+            step = Step(
+                pair.source,
+                Action.UPDATE,
+                wanted.name,
+                wanted.description,
+                changes=changes,
+                target_id=item.target_id,
+                lost=item.lost,
+            )
+        else:  # keep: the pair is journaled, so that a later rename is followed
+            step = Step(
+                pair.source, Action.SKIP, item.target_name, target_id=item.target_id, record=State.DONE
+            )
+        written = self.writer.apply(step)
+        if written is None:
+            return item
+        return _item(item, written)
+
+    def _delete(self, pair: Pair) -> SyncItem:
+        item, space = pair.item, pair.target
+        assert space is not None
+        entry = Entry(
+            source_id=DELETE_KEY + space.id,
+            source_name=space.name,
+            source_description=space.description,
+            action=Action.SKIP,  # the journal has no delete action; the key marks it
+            state=State.SENT,
+            target_name=space.name,
+            target_id=space.id,
+        )
+        self._record(entry)
+        try:
+            self.writer.target.delete(space.id)
+        except NotFound:
+            self._record(entry.to(State.DONE))
+            return attrs.evolve(item, outcome=SyncOutcome.DELETED, reason="already gone from the target")
+        except (ProviderUnavailable, ProtocolError) as exc:
+            # The delete may have been applied: the next run's plan decides afresh.
+            self._record(entry.to(State.UNKNOWN, error=str(exc)))
+            return attrs.evolve(item, outcome=SyncOutcome.FAILED, error=f"the outcome is unknown: {exc}")
+        except (AuthenticationError, RateLimited) as exc:
+            self._record(entry.to(State.FAILED, error=str(exc)))
+            self.writer.stopped.set()
+            raise Stop(exc) from None
+        except SpacekitError as exc:
+            self._record(entry.to(State.FAILED, error=str(exc)))
+            return attrs.evolve(item, outcome=SyncOutcome.FAILED, error=str(exc))
+        self._record(entry.to(State.DONE))
+        return attrs.evolve(item, outcome=SyncOutcome.DELETED)
+
+    def _record(self, entry: Entry) -> None:
+        if self.writer.journal is not None:
+            self.writer.journal.record(entry)
+
+
+def _item(planned: SyncItem, written: MigrationItem) -> SyncItem:
+    outcome = {
+        Outcome.CREATED: SyncOutcome.CREATED,
+        Outcome.UPDATED: SyncOutcome.UPDATED,
+        Outcome.SKIPPED: SyncOutcome.KEPT,
+        Outcome.FAILED: SyncOutcome.FAILED,
+        Outcome.PLANNED: SyncOutcome.PLANNED,
+    }[written.outcome]
+    return attrs.evolve(
+        planned,
+        outcome=outcome,
+        target_id=written.target_id or planned.target_id,
+        target_name=written.target_name or planned.target_name,
+        reason=written.reason if written.reason and outcome is not SyncOutcome.KEPT else planned.reason,
+        error=written.error,
+    )
+
+
+__all__ = ["DELETE_KEY", "sync"]
