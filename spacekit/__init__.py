@@ -28,6 +28,7 @@ from ._errors import (
 from ._migrate import MigrationItem, MigrationReport, VerifyItem, VerifyReport, migrate, verify
 from ._model import Capability, Principal, Space, SpaceKind, SpaceToken, Subspace
 from ._store import AsyncSpaceStore, SpaceStore
+from ._sync import SyncItem, SyncReport, TooManyChanges, sync
 from ._version import __version__
 
 __all__ = [
@@ -51,6 +52,9 @@ __all__ = [
     "SpaceToken",
     "SpacekitError",
     "Subspace",
+    "SyncItem",
+    "SyncReport",
+    "TooManyChanges",
     "Unsupported",
     "ValidationError",
     "VerifyItem",
@@ -59,5 +63,6 @@ __all__ = [
     "connect",
     "connect_async",
     "migrate",
+    "sync",
     "verify",
 ]

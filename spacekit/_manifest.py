@@ -38,7 +38,7 @@ from typing import Any, Final
 import attrs
 
 from ._errors import ConfigError, NotFound, ValidationError
-from ._model import Capability, Space
+from ._model import Capability, Space, SpaceKind
 from ._plugin import Plugin, Setting
 from ._store import AsyncSpaceStore, SpaceStore
 from ._validate import check_description, check_name
@@ -175,6 +175,10 @@ def _space(data: Mapping[str, Any]) -> Space:
         raise ValidationError("name is required")
     check_name(name)
     check_description(data.get("description"))
+    kind = data.get("kind")
+    if kind is not None and kind not in {k.value for k in SpaceKind}:
+        allowed = ", ".join(k.value for k in SpaceKind)
+        raise ValidationError(f"kind must be one of {allowed}, not {kind!r}", fields={"kind": "unknown kind"})
     fields = {k: v for k, v in data.items() if k not in ("provider", "id", "raw")}
     space = Space.from_dict({**fields, "provider": PROVIDER, "id": name})
     return attrs.evolve(space, raw={k: v for k, v in data.items() if k in TOML_KEYS})

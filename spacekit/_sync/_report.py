@@ -41,7 +41,7 @@ class SyncOutcome(enum.StrEnum):
 
 
 #: the actions that write to the target
-CHANGES = frozenset({SyncAction.CREATE, SyncAction.UPDATE, SyncAction.DELETE})
+CHANGES = (SyncAction.CREATE, SyncAction.UPDATE, SyncAction.DELETE)
 
 
 @attrs.frozen

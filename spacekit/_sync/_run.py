@@ -86,13 +86,10 @@ def sync(
         src, src_id = stack.enter_context(_opened(source, "source"))
         dst, dst_id = stack.enter_context(_opened(target, "target"))
         limit = check_options(dst, delete, max_changes, concurrency)
-        book = _journal(journal, apply)
+        book = _journal(journal, apply)  # an existing journal, locked for this run
         if book is not None:
             stack.enter_context(book)
-            if apply:
-                book.bind(src_id, dst_id, patterns(select))
-            else:
-                book.check(src_id, dst_id)
+            book.check(src_id, dst_id)
         sources = [space for space in _listed(src, "source", src_id) if choose(space)]
         targets = _listed(dst, "target", dst_id)
         recorded = _recorded(book)
@@ -106,6 +103,11 @@ def sync(
             check_safety(plan, limit, report)
         if not apply:
             return report
+        if book is None and journal is not None:  # created only once the plan is accepted
+            book = stack.enter_context(Journal.open(journal, create=True))
+        if book is not None:
+            book.bind(src_id, dst_id, patterns(select))
+            report = attrs.evolve(report, journal=book.path)
         items = _apply(plan, dst, book, concurrency, progress)
         mapping = {**recorded, **{i.source_id: i.target_id for i in items if i.source_id and i.target_id}}
         after = _listed(dst, "target", dst_id, again=True)
@@ -130,8 +132,8 @@ def _opened(value: StoreLike, role: str) -> Iterator[tuple[SpaceStore, Identity]
 
 
 def _journal(path: str | os.PathLike[str] | None, apply: bool) -> Journal | None:
-    """The journal; a plan only reads one that already exists, and writes nothing."""
-    if path is None or (not apply and not os.path.exists(path)):
+    """The journal, if it exists already (a plan only reads it, and writes nothing)."""
+    if path is None or not os.path.exists(path):
         return None
     return Journal.open(path, create=apply)
 
