@@ -8,11 +8,15 @@ the secrets of the store in use are removed from every message.
 Exit codes are listed, and mapped from errors, in ``spacekit._exitcodes``; a
 partly done import adds ``PARTIAL`` (1) here.
 
-``import`` checks the whole file first (each line read by ``Space.from_dict``, its
-name and description checked) and imports nothing if any line is bad. It then
-creates the spaces one by one (name and description; ids are not kept) and stops at
-the first failed write, saying exactly which lines were imported. It only creates:
-nothing already stored is changed or lost.
+``import`` reads a JSON object per line: ``name`` is required, ``description``
+optional, and the other fields of an exported space are accepted and not kept. It
+checks the whole file first, as bytes (a line that is not UTF-8, not JSON, nested
+too deep, holds a number out of range or is longer than 1 MiB is bad), and imports
+nothing if any line is bad, listing every problem of every bad line. It then creates
+the spaces one by one and stops at the first failed write, saying exactly which
+lines were imported. It only creates: nothing already stored is changed or lost.
+
+Tables, JSON and progress bars are printed by ``spacekit._output``.
 """
 
 from __future__ import annotations
@@ -20,19 +24,17 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
-import os
+import math
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import IO, Any, TypeVar
 
+import attrs
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from . import _config, _exitcodes, _registry
+from . import _config, _exitcodes, _output, _registry
 from ._errors import (
     ConfigError,
     SpacekitError,
@@ -106,43 +108,27 @@ def _open(name: str | None) -> SpaceStore:
 
 # -- output ---------------------------------------------------------------------------
 
+_print_json = _output.print_json
 
-def _console() -> Console:
-    return Console(color_system=None if os.environ.get("NO_COLOR") else "auto", highlight=False)
-
-
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _table(*columns: str, title: str | None = None) -> Table:
-    table = Table(*columns, title=title, title_justify="left")
-    table.columns[0].overflow = "fold"
-    return table
-
-
-def _row(table: Table, *cells: object) -> None:
-    table.add_row(*(Text("" if cell is None else str(cell)) for cell in cells))
+SPACE_COLUMNS = ("ID", "NAME", "KIND", "DESCRIPTION", "UPDATED")
 
 
 def _show_spaces(spaces: Iterable[Space], as_json: bool) -> None:
     if as_json:
         _print_json([space.to_dict() for space in spaces])
         return
-    table = _table("ID", "NAME", "KIND", "DESCRIPTION", "UPDATED")
-    for space in spaces:
-        _row(table, space.id, space.name, space.kind.value, space.description, _when(space.updated_at))
-    _console().print(table)
+    rows = (
+        (space.id, space.name, space.kind.value, space.description, _when(space.updated_at))
+        for space in spaces
+    )
+    _output.table(SPACE_COLUMNS, rows)
 
 
 def _show_space(space: Space, as_json: bool) -> None:
     if as_json:
         _print_json(space.to_dict())
         return
-    table = _table("FIELD", "VALUE")
-    for field, value in _fields(space):
-        _row(table, field, value)
-    _console().print(table)
+    _output.table(("FIELD", "VALUE"), _fields(space))
 
 
 def _fields(space: Space) -> list[tuple[str, object]]:
@@ -210,18 +196,13 @@ def stores(as_json: bool) -> None:
             {"config": str(config.path), "default": default, "stores": configured, "providers": providers}
         )
         return
-    console = _console()
     click.echo(f"config file: {config.path}", err=True)
     click.echo(f"default store: {default or 'the embedded local store'}", err=True)
     if configured:
-        table = _table("STORE", "PROVIDER", "CAPABILITIES", title="configured stores")
-        for item in configured:
-            _row(table, item["name"], item["provider"], item["error"] or ", ".join(item["capabilities"]))
-        console.print(table)
-    table = _table("PROVIDER", "SUMMARY", "CAPABILITIES", title="installed providers")
-    for item in providers:
-        _row(table, item["name"], item["summary"], item["error"] or ", ".join(item["capabilities"]))
-    console.print(table)
+        rows = [(i["name"], i["provider"], i["error"] or ", ".join(i["capabilities"])) for i in configured]
+        _output.table(("STORE", "PROVIDER", "CAPABILITIES"), rows, title="configured stores")
+    rows = [(i["name"], i["summary"], i["error"] or ", ".join(i["capabilities"])) for i in providers]
+    _output.table(("PROVIDER", "SUMMARY", "CAPABILITIES"), rows, title="installed providers")
 
 
 def _describe(name: str, provider: str, status: Mapping[str, Any]) -> dict[str, Any]:
@@ -324,12 +305,13 @@ def export(store_name: str | None, form: str) -> None:
     """Every space on stdout: JSON Lines, one Space.to_dict() per line, or a TOML manifest."""
     spaces = _open(store_name).list()
     count, names = 0, collections.Counter[str]()
-    if form == "toml":
-        for text in to_toml(_counted(spaces, names)):
-            click.echo(text, nl=False)
-    else:
-        for space in _counted(spaces, names):
-            click.echo(json.dumps(space.to_dict(), ensure_ascii=False))
+    with _output.progress("exporting") as advance:  # the total is known only at the end
+        if form == "toml":
+            for text in to_toml(_counted(spaces, names, advance)):
+                click.echo(text, nl=False)
+        else:
+            for space in _counted(spaces, names, advance):
+                click.echo(json.dumps(space.to_dict(), ensure_ascii=False))
     count = sum(names.values())
     click.echo(f"exported {count} space(s)", err=True)
     twice = sorted(name for name, n in names.items() if n > 1)
@@ -342,88 +324,209 @@ def export(store_name: str | None, form: str) -> None:
         )
 
 
-def _counted(spaces: Iterable[Space], names: collections.Counter[str]) -> Iterator[Space]:
+def _counted(
+    spaces: Iterable[Space], names: collections.Counter[str], advance: Callable[[], None]
+) -> Iterator[Space]:
     for space in spaces:
         names[space.name] += 1
+        advance()
         yield space
 
 
 @main.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @_store_option
-def import_(file: IO[str], store_name: str | None) -> None:
-    """Create the spaces of a JSON Lines FILE ('-' for stdin) in the store."""
+def import_(file: IO[bytes], store_name: str | None) -> None:
+    """Create the spaces of a JSON Lines FILE ('-' for stdin) in the store.
+
+    Each line is a JSON object with a "name" and, optionally, a "description"; the
+    other fields of an exported space are accepted and not kept. The whole file is
+    checked first: if any line is bad, nothing is imported and every bad line is
+    listed with all its problems.
+    """
     entries = _read_entries(file)
     store = _open(store_name)
     imported: list[int] = []
-    for index, (line, space) in enumerate(entries):
-        try:
-            store.create(space.name, space.description)
-        except SpacekitError as exc:
-            remaining = [number for number, _ in entries[index + 1 :]]
-            raise ImportFailed(imported, line, remaining, exc) from exc
-        imported.append(line)
+    with _output.progress("importing", total=len(entries)) as advance:
+        for index, entry in enumerate(entries):
+            try:
+                store.create(entry.name, entry.description)
+            except SpacekitError as exc:
+                remaining = [later.line for later in entries[index + 1 :]]
+                raise ImportFailed(imported, entry.line, remaining, exc) from exc
+            imported.append(entry.line)
+            advance()
     click.echo(f"imported {len(imported)} space(s) into the {store.provider} store", err=True)
 
 
-def _read_entries(file: IO[str]) -> list[tuple[int, Space]]:
-    """Every non-blank line as a space, or a ``ValidationError`` listing every bad line."""
-    entries: list[tuple[int, Space]] = []
+@attrs.frozen
+class _Entry:
+    line: int
+    name: str
+    description: str | None
+
+
+_MAX_LINE = 2**20
+_SPACE_FIELDS = frozenset(field.name for field in attrs.fields(Space))
+
+
+def _read_entries(file: IO[bytes]) -> list[_Entry]:
+    """Every non-blank line as an entry, or a ``ValidationError`` listing every bad line."""
+    entries: list[_Entry] = []
     problems: list[str] = []
-    for number, line in enumerate(file, 1):
-        if not line.strip():
-            continue
+    bad = 0
+    for number, line in enumerate(_lines(file), 1):
         try:
-            entries.append((number, _parse_line(line)))
+            entry = _parse_line(number, line)
         except ValidationError as exc:
-            problems.append(f"line {number}: {exc}")
-    if problems:
-        more = len(problems) - _MAX_BAD_LINES
-        shown = problems[:_MAX_BAD_LINES] + ([f"and {more} more"] if more > 0 else [])
+            bad += 1
+            if len(problems) < _MAX_BAD_LINES:
+                problems.append(f"line {number}: {exc}")
+            continue
+        if entry is not None:
+            entries.append(entry)
+    if bad:
+        more = [f"and {bad - len(problems)} more"] if bad > len(problems) else []
+        name = getattr(file, "name", "-")
         raise ValidationError(
-            f"{file.name}: nothing imported, {len(problems)} bad line(s):\n  " + "\n  ".join(shown)
+            f"{name}: nothing imported, {bad} bad line(s):\n  " + "\n  ".join(problems + more)
         )
     return entries
 
 
-def _parse_line(line: str) -> Space:
+def _lines(file: IO[bytes]) -> Iterator[bytes | None]:
+    """The file's lines as bytes; ``None`` for a line longer than ``_MAX_LINE``,
+    which is skipped without ever being held whole."""
+    while True:
+        line = file.readline(_MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > _MAX_LINE and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = file.readline(_MAX_LINE)
+            yield None
+        else:
+            yield line
+
+
+def _parse_line(number: int, line: bytes | None) -> _Entry | None:
+    """A line as an entry (None if blank); a ``ValidationError`` giving every problem."""
+    if line is None:
+        raise ValidationError(f"longer than {_MAX_LINE // 2**20} MiB")
     try:
-        data = json.loads(line)
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"not UTF-8 text (byte {exc.start + 1} is 0x{line[exc.start]:02x})") from None
+    if number == 1:
+        text = text.removeprefix("\ufeff")  # a byte order mark some editors write
+    if not text.strip():
+        return None
+    data = _json_object(text)
+    problems: list[str] = []
+    unknown = sorted(set(data) - _SPACE_FIELDS)
+    if unknown:
+        problems.append(f"unknown field(s) {', '.join(map(repr, unknown))}")
+    name: Any = data.get("name")
+    if "name" not in data:
+        problems.append('no "name"')
+    else:
+        try:
+            check_name(name)
+        except ValidationError as exc:
+            problems.append(str(exc))
+    description = data.get("description")
+    try:
+        check_description(description)
+    except ValidationError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise ValidationError("; ".join(problems))
+    return _Entry(number, name, description)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """The line as a JSON object; anything else (including numbers no one can hold,
+    NaN and nesting too deep to read) is a ``ValidationError``."""
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_int)
     except json.JSONDecodeError as exc:
         raise ValidationError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
-    space = Space.from_dict(data)
-    check_name(space.name)
-    check_description(space.description)
-    return space
+    except RecursionError:
+        raise ValidationError("not readable: JSON nested too deep") from None
+    except ValueError as exc:  # NaN, infinity, a number out of range
+        raise ValidationError(f"not readable: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValidationError(f"not a JSON object but {_json_kind(data)}")
+    return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {_shorten(text)} is out of range")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts
+        raise ValueError(f"the number {_shorten(text)} ({len(text)} digits) is out of range") from None
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 20 else f"{text[:20]}..."
+
+
+def _json_kind(data: object) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if data is None else names.get(type(data), type(data).__name__)
 
 
 @main.command()
 @click.argument("provider")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, help="0 picks a free port")
-def emulate(provider: str, port: int) -> None:
-    """Serve an emulator of PROVIDER's API on a loopback port until Ctrl-C."""
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="the port; 0 picks a free one")
+@click.option(
+    "--token",
+    metavar="T",
+    help="the credential the emulator accepts (a token, or Datablist's API key), the same at every "
+    "start; by default the emulator's own",
+)
+def emulate(provider: str, port: int, token: str | None) -> None:
+    """Serve an emulator of PROVIDER's API on a loopback port until Ctrl-C.
+
+    Prints, on stdout, a config file section for a store on it, named after the
+    provider and the port (e.g. [stores.neuroio-emulator-8001]), whose credential is
+    an env: reference; on stderr, the export line that sets that variable.
+    """
     emulator = _registry.load(provider).emulator()
     if emulator is None:
         raise ConfigError(f"no emulator for {provider}")
+    if token is not None:
+        if not token or not all("!" <= c <= "~" for c in token):
+            raise click.BadParameter("must be printable ASCII without spaces", param_hint="--token")
+        try:
+            emulator.set_credential(token)
+        except NotImplementedError as exc:
+            raise click.BadParameter(str(exc), param_hint="--token") from None
     with contextlib.ExitStack() as stack:
         try:
             url = stack.enter_context(emulator.serve(port=port))
         except OSError as exc:
             raise ConfigError(f"cannot listen on port {port}: {exc.strerror}") from None
+        block = emulator.config_block(url)
         click.echo(f"{provider} emulator at {url}; stop it with Ctrl-C", err=True)
-        click.echo(_toml_store(provider, emulator.connect_settings(url)))
+        if block.environment:
+            click.echo("Set its credential in your shell:", err=True)
+            for line in block.exports:
+                click.echo(f"  {line}", err=True)
+        click.echo(f"and add this store to your config file ({_config.config_path()[0]}):", err=True)
+        click.echo(block.toml + "\n")  # a blank line ends the block
         _wait_for_interrupt()
-
-
-def _toml_store(provider: str, settings: Mapping[str, Any]) -> str:
-    """A config file section for a store talking to the emulator (JSON scalars are TOML)."""
-    lines = [f"[stores.{provider}-emulator]", f"provider = {json.dumps(provider)}"]
-    lines += [
-        f"{key} = {json.dumps(value)}"
-        for key, value in settings.items()
-        if isinstance(value, (str, int, float))
-    ]
-    return "\n".join(lines)
 
 
 def _wait_for_interrupt() -> None:

@@ -242,15 +242,6 @@ def test_delete_asks_and_keeps_the_space_when_refused() -> None:
     assert names() == []
 
 
-def test_output_has_no_colour_off_a_terminal_or_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
-    create("colourless")
-    assert "\x1b[" not in run("spaces", "list").stdout
-    monkeypatch.setenv("FORCE_COLOR", "1")  # rich then behaves as on a terminal
-    assert "\x1b[" in run("spaces", "list").stdout
-    monkeypatch.setenv("NO_COLOR", "1")
-    assert "\x1b[" not in run("spaces", "list").stdout
-
-
 # -- stores -------------------------------------------------------------------------------
 
 

@@ -81,3 +81,17 @@ def test_switch_by_config(
     monkeypatch.setenv("SPACEKIT_STORE", store)
     assert example("switch_by_config")(["x", str(tmp_path / "backup.db")]) == 0
     assert f"backing up {store}" in capsys.readouterr().out
+
+
+def test_switch_by_config_writes_nothing_into_the_current_directory(
+    served: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPACEKIT_STORE", "neuroio")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert example("switch_by_config")(["x"]) == 0
+    assert list(work.iterdir()) == []
+    assert (tmp_path / "data" / "spacekit" / "backup.db").is_file()
+    assert (tmp_path / "data" / "spacekit" / "backup.db.journal").is_file()

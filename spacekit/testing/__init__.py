@@ -20,6 +20,7 @@ It needs pytest (which spacekit itself does not), so it is imported on first use
 from typing import TYPE_CHECKING, Any
 
 from ._cassettes import find_secrets, scrub_body, vcr_config
+from ._config_block import ConfigBlock
 from ._emulator import (
     IN_PROCESS_URL,
     Clock,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Clock",
+    "ConfigBlock",
     "Emulator",
     "EmulatorContract",
     "EmulatorTransport",

@@ -41,6 +41,7 @@ from ._faults import Faults, seconds
 
 if TYPE_CHECKING:
     from .._store import AsyncSpaceStore, SpaceStore
+    from ._config_block import ConfigBlock
 
 IN_PROCESS_URL = "http://localhost"
 """The base URL stores use for an in-process emulator (no socket is opened)."""
@@ -146,6 +147,20 @@ class Emulator(abc.ABC):
     @abc.abstractmethod
     def connect_settings(self, base_url: str) -> dict[str, Any]:
         """The settings a spacekit store needs to talk to this emulator at ``base_url``."""
+
+    def set_credential(self, credential: str) -> None:
+        """Accept ``credential`` (a token, an API key) instead of this emulator's own,
+        so that a served emulator keeps one credential across restarts
+        (``spacekit emulate PROVIDER --token T``). Emulators of APIs with a credential
+        override this; ``connect_settings`` then gives the new one."""
+        raise NotImplementedError(f"the {self.provider} emulator takes no credential")
+
+    def config_block(self, base_url: str, *, store: str | None = None) -> ConfigBlock:
+        """A config file section for a store on this emulator served at ``base_url``:
+        credentials as ``env:`` references, with the ``export`` lines that set them."""
+        from ._config_block import config_block
+
+        return config_block(self.provider, self.connect_settings(base_url), base_url, store=store)
 
     # -- the shared core of both modes ----------------------------------------------
 

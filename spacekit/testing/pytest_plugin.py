@@ -3,7 +3,9 @@
 Fixtures for offline tests of code that uses spacekit:
 
 - ``spacekit_emulator``: a factory, ``spacekit_emulator("neuroio")``, returning a
-  fresh emulator of that provider (skips the test if its plugin is not installed);
+  fresh emulator of that provider. A provider that is not installed, misspelt or
+  without an emulator fails the test (naming the installed providers): it is never
+  skipped, so a typo cannot turn a test into one that silently never runs;
   ``emulator.connect()`` opens a store on it in-process, ``emulator.serve()`` puts
   it on a loopback port;
 - ``spacekit_memory_store``: a fresh in-memory store.
@@ -11,13 +13,14 @@ Fixtures for offline tests of code that uses spacekit:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from .._connect import connect
 from .._errors import ConfigError
-from .._registry import load
+from .._registry import load, names
 from .._store import SpaceStore
 from ._emulator import Emulator
 
@@ -30,13 +33,27 @@ def spacekit_emulator() -> Callable[[str], Emulator]:
         try:
             plugin = load(provider)
         except ConfigError as exc:
-            pytest.skip(str(exc))
+            close = difflib.get_close_matches(provider, names(), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            pytest.fail(f"spacekit_emulator({provider!r}): {exc}{hint}", pytrace=False)
         emulator = plugin.emulator()
         if emulator is None:
-            pytest.skip(f"the {provider} plugin ships no emulator")
+            with_emulators = [name for name in names() if _has_emulator(name)]
+            pytest.fail(
+                f"spacekit_emulator({provider!r}): the {provider} plugin ships no emulator "
+                f"(these do: {', '.join(with_emulators) or 'none'})",
+                pytrace=False,
+            )
         return emulator
 
     return make
+
+
+def _has_emulator(name: str) -> bool:
+    try:
+        return load(name).emulator() is not None
+    except ConfigError:
+        return False
 
 
 @pytest.fixture

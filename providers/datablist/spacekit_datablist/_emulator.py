@@ -97,6 +97,7 @@ class DatablistEmulator(Emulator):
     def __init__(self) -> None:
         super().__init__()
         self.workspaces: dict[str, dict[str, Any]] = {}
+        self.api_key = API_KEY
         self.api_keys: dict[str, str] = {API_KEY: USER_ID}
         self.privileged = True
         self.token_lifetime = 86400
@@ -106,7 +107,12 @@ class DatablistEmulator(Emulator):
         self._caller = ""
 
     def connect_settings(self, base_url: str) -> dict[str, Any]:
-        return {"api_key": API_KEY, "base_url": base_url, "auth_url": base_url}
+        return {"api_key": self.api_key, "base_url": base_url, "auth_url": base_url}
+
+    def set_credential(self, credential: str) -> None:
+        with self.lock:
+            self.api_keys = {credential: USER_ID}
+            self.api_key = credential
 
     # -- for tests --------------------------------------------------------------------
 

@@ -76,7 +76,12 @@ class DatablistProvider(Provider):
         "access_token": Setting(
             "access_token", secret=True, help="an access token (JWT) obtained elsewhere; it cannot be renewed"
         ),
-        "auth_url": Setting("auth_url", default=DEFAULT_AUTH_URL, help="where API keys become access tokens"),
+        "auth_url": Setting(
+            "auth_url",
+            default=DEFAULT_AUTH_URL,
+            help="where the API key is exchanged for access tokens (POST <auth_url>/token); "
+            f"Datablist's own is {DEFAULT_AUTH_URL}",
+        ),
     }
     writable_fields = frozenset({"name"})
 

@@ -92,6 +92,7 @@ class InstabaseEmulator(Emulator):
 
     def __init__(self) -> None:
         super().__init__()
+        self.token = TOKEN
         self.spaces: dict[str, dict[str, Any]] = {}
         self.seed(DOCUMENTED_SPACES)
 
@@ -101,10 +102,13 @@ class InstabaseEmulator(Emulator):
             self.spaces = {item["repo_owner"]: copy.deepcopy(item) for item in spaces}
 
     def connect_settings(self, base_url: str) -> dict[str, Any]:
-        return {"token": TOKEN, "base_url": base_url}
+        return {"token": self.token, "base_url": base_url}
+
+    def set_credential(self, credential: str) -> None:
+        self.token = credential
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
             return error("Authentication failed: invalid or missing token", self.bad_token_status)
         answer = self.router.dispatch(self, request)
         return answer if answer is not None else error("Not found", 404)

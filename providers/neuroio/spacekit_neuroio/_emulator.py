@@ -87,6 +87,9 @@ class NeuroIOEmulator(Emulator):
     def connect_settings(self, base_url: str) -> dict[str, Any]:
         return {"token": self.token, "base_url": base_url}
 
+    def set_credential(self, credential: str) -> None:
+        self.token = credential
+
     def add_space(self, name: str) -> dict[str, Any]:
         """Put a space straight into the state (for seeding large tests); returns it."""
         with self.lock:

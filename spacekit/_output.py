@@ -1,0 +1,120 @@
+"""How the command line prints: tables for people, lines for pipes, progress on a terminal.
+
+- ``table``: on a terminal, a rich table sized to the window. When stdout is not a
+  terminal (a pipe, a file), one record per line, tab-separated, under a header
+  line, never wrapped or cut, so that ``grep``, ``cut -f`` and ``sort -t$'\\t'``
+  work. In those lines a tab, a newline, a carriage return and a backslash inside a
+  value are written ``\\t``, ``\\n``, ``\\r`` and ``\\\\``; an empty cell is an empty
+  field. A table's title goes to stderr, so stdout holds only the records.
+- ``progress``: a bar on stderr while it is a terminal (count, rate and, when the
+  total is known, the time left); nothing otherwise.
+- Colour only on a terminal, never with ``NO_COLOR`` set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal (tables) rather than a pipe or a file (lines)."""
+    return _isatty(sys.stdout)
+
+
+def stderr_is_terminal() -> bool:
+    """Whether stderr is a terminal (progress bars are drawn there)."""
+    return _isatty(sys.stderr)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A rich console on stdout (or stderr): colour on a terminal unless ``NO_COLOR``."""
+    return Console(
+        stderr=stderr,
+        color_system=None if os.environ.get("NO_COLOR") else "auto",
+        highlight=False,
+        force_terminal=(stderr_is_terminal() if stderr else stdout_is_terminal()) or None,
+    )
+
+
+def print_json(data: Any) -> None:
+    """Indented JSON on stdout, non-ASCII characters kept."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None) -> None:
+    """Print records: a table on a terminal, tab-separated lines otherwise.
+
+    Off a terminal the rows are written as they come, so a long listing streams.
+    ``None`` is shown as an empty cell.
+    """
+    if not stdout_is_terminal():
+        if title:
+            click.echo(f"{title}:", err=True)
+        click.echo("\t".join(columns))
+        for row in rows:
+            click.echo("\t".join(_field(cell) for cell in row))
+        return
+    shown = Table(*columns, title=title, title_justify="left")
+    shown.columns[0].overflow = "fold"
+    for row in rows:
+        shown.add_row(*(Text(_text(cell)) for cell in row))
+    console().print(shown)
+
+
+def _text(cell: object) -> str:
+    return "" if cell is None else str(cell)
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _field(cell: object) -> str:
+    """One cell as a tab-separated field: separators and backslashes escaped."""
+    return _text(cell).translate(_ESCAPES)
+
+
+@contextlib.contextmanager
+def progress(description: str, total: int | None = None) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr while it is a terminal; yields ``advance()``.
+
+    With a ``total`` it shows done/total, the bar and the time left (ETA); without
+    one, the count so far and the time elapsed. It disappears when the block ends.
+    """
+    if not stderr_is_terminal():
+        yield lambda: None
+        return
+    columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    else:
+        columns += [TextColumn("{task.completed} so far"), TimeElapsedColumn()]
+    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task)

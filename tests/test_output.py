@@ -1,0 +1,162 @@
+"""Command-line output (spacekit._output): tables on a terminal, tab-separated lines in
+pipes, progress bars only on a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from spacekit import _output
+from spacekit._cli import main
+
+LONG_NAME = "a name long enough to wrap at eighty columns " * 4
+DATABLIST_ID = "ABCDEFGHIJKLMNOPQRS"
+
+
+@pytest.fixture(autouse=True)
+def _config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'default = "main"\n[stores.main]\nprovider = "local"\npath = "{tmp_path / "main.db"}"\n')
+    monkeypatch.setenv("SPACEKIT_CONFIG", str(path))
+    for variable in ("NO_COLOR", "FORCE_COLOR", "COLUMNS"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+def create(name: str, description: str | None = None) -> str:
+    args = ["spaces", "create", name, "--json"] + (["-d", description] if description is not None else [])
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    space_id: str = json.loads(result.stdout)["id"]
+    return space_id
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdout and stderr behave as a terminal of 80 columns."""
+    monkeypatch.setattr(_output, "stdout_is_terminal", lambda: True)
+    monkeypatch.setattr(_output, "stderr_is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "80")
+
+
+# -- off a terminal: one record per line ---------------------------------------------------
+
+
+def test_a_piped_list_is_one_tab_separated_line_per_space_under_a_header() -> None:
+    first = create(LONG_NAME, "a description as long as the name: " + "x" * 150)
+    second = create("short")
+    result = run("spaces", "list")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ID\tNAME\tKIND\tDESCRIPTION\tUPDATED"
+    assert len(lines) == 3  # nothing wrapped, whatever the lengths
+    rows = [line.split("\t") for line in lines[1:]]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        (first, LONG_NAME, "workspace"),
+        (second, "short", "workspace"),
+    ]
+    assert rows[0][3].endswith("x" * 150)
+    assert rows[1][3] == ""  # no description: an empty field
+    assert all(len(row) == 5 for row in rows)
+    assert rows[0][4].endswith("Z") and " " in rows[0][4]  # the date whole, in one field
+    assert "\x1b[" not in result.stdout
+
+
+def test_separators_inside_values_are_escaped_so_a_record_stays_on_one_line() -> None:
+    create("notes", "line one\nline two\tcolumn \\ backslash\r")
+    lines = run("spaces", "list").stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[1].split("\t")[3] == "line one\\nline two\\tcolumn \\\\ backslash\\r"
+
+
+def test_a_piped_space_is_one_field_per_line() -> None:
+    space_id = create("shown", "described")
+    lines = run("spaces", "get", space_id).stdout.splitlines()
+    assert lines[0] == "FIELD\tVALUE"
+    fields = dict(line.split("\t", 1) for line in lines[1:])
+    assert (fields["id"], fields["name"], fields["description"]) == (space_id, "shown", "described")
+    assert fields["owner"] == ""
+
+
+def test_piped_stores_keep_titles_off_stdout() -> None:
+    result = run("stores")
+    assert result.exit_code == 0
+    assert "configured stores:" in result.stderr and "installed providers:" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "STORE\tPROVIDER\tCAPABILITIES"
+    assert lines[1].startswith("main\tlocal\t")
+    assert "PROVIDER\tSUMMARY\tCAPABILITIES" in lines
+    assert all("\t" in line for line in lines)
+
+
+def test_through_a_real_pipe_cut_and_grep_see_whole_records(tmp_path: Path) -> None:
+    create(LONG_NAME)
+    create("other")
+    spacekit = Path(sys.executable).with_name("spacekit")
+    command = f"'{spacekit}' spaces list | grep -F 'eighty columns' | cut -f2"
+    out = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, env=os.environ, timeout=60, check=True
+    ).stdout
+    assert out == LONG_NAME + "\n"
+
+
+def test_json_is_the_same_piped_or_not(terminal: None) -> None:
+    space_id = create("json")
+    on_terminal = run("spaces", "get", space_id, "--json").stdout
+    assert "\x1b[" not in on_terminal
+    assert json.loads(on_terminal)["name"] == "json"
+
+
+# -- on a terminal: a table ------------------------------------------------------------------
+
+
+def test_on_a_terminal_a_list_is_a_table_in_colour_unless_no_color(
+    terminal: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create("coloured")
+    shown = run("spaces", "list").stdout
+    assert "┃" in shown or "│" in shown
+    assert "coloured" in shown and "\t" not in shown
+    assert "\x1b[" in shown
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = run("spaces", "list").stdout
+    assert "\x1b[" not in plain and "coloured" in plain
+
+
+def test_on_a_terminal_markup_in_a_name_is_shown_as_is(terminal: None) -> None:
+    space_id = create("[bold]x[/bold]")
+    assert "[bold]x[/bold]" in run("spaces", "get", space_id).stdout
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+def test_import_shows_a_progress_bar_with_an_eta_on_a_terminal(terminal: None) -> None:
+    lines = "".join(json.dumps({"name": f"s{i}"}) + "\n" for i in range(3))
+    result = run("import", "-", input=lines)
+    assert result.exit_code == 0, result.output
+    assert "importing" in result.stderr and "3/3" in result.stderr and "ETA" in result.stderr
+
+
+def test_export_shows_a_running_count_on_a_terminal_and_nothing_on_stdout_but_lines(terminal: None) -> None:
+    for name in ("a", "b"):
+        create(name)
+    result = run("export")
+    assert result.exit_code == 0
+    assert "exporting" in result.stderr and "2 so far" in result.stderr
+    assert [json.loads(line)["name"] for line in result.stdout.splitlines()] == ["a", "b"]
+
+
+def test_no_progress_bar_off_a_terminal() -> None:
+    result = run("import", "-", input=json.dumps({"name": "quiet"}) + "\n")
+    assert result.exit_code == 0
+    assert result.stderr == "imported 1 space(s) into the local store\n"
