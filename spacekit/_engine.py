@@ -4,7 +4,14 @@ One engine per store owns one client (connections are reused), the credentials'
 headers, timeouts, the user agent, retries (tenacity), the client-side rate limit,
 the mapping of failures to spacekit errors, and redaction. ``SyncEngine`` and
 ``AsyncEngine`` differ only in how they wait and send; the decisions (what to
-retry, how long to wait, which error) are made once, in ``_Policy``.
+retry, how long to wait, which error) are made once, in ``_Policy``, from the
+store's ``EngineConfig``.
+
+Hard limits (``_limits``): a call ends by its deadline, an attempt by its timeout,
+slow answers included; an answer is read as a stream and never held beyond
+``max_response_bytes``. Whatever the server answers, the caller gets a result or a
+``SpacekitError``: plugin code that trips on an answer (a ``KeyError`` on a missing
+key, say) is reported as a ``ProtocolError`` about that answer.
 """
 
 from __future__ import annotations
@@ -14,15 +21,17 @@ import logging
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any, TypeVar
 
 import httpx
 import tenacity
 
+from ._engineconfig import ENGINE_SETTINGS, EngineConfig
 from ._errors import ProtocolError, ProviderError, ProviderUnavailable, RateLimited, SpacekitError
+from ._limits import Body, TimedOut, Window, network_transport
 from ._pacing import RateLimiter, parse_retry_after
-from ._plugin import ListOperation, Operation, Provider, Request, Response, Setting
+from ._plugin import ListOperation, Operation, Provider, Request, Response
 from ._redact import redact, redact_error
 from ._version import __version__
 
@@ -33,52 +42,69 @@ USER_AGENT = f"spacekit/{__version__}"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 10.0
 
-ENGINE_SETTINGS: Mapping[str, Setting] = {
-    "base_url": Setting("base_url", help="the API root"),
-    "timeout": Setting("timeout", float, 10.0, help="seconds for one request"),
-    "retries": Setting("retries", int, 4, help="retries after the first attempt"),
-    "deadline": Setting("deadline", float, 60.0, help="seconds for all attempts together"),
-    "backoff": Setting("backoff", float, 0.5, help="first retry wait, doubled each time"),
-    "rate_limit": Setting("rate_limit", float, None, help="requests per second, client side"),
-    "allow_insecure_http": Setting("allow_insecure_http", bool, False),
-    "transport": Setting("transport", object, None, configurable=False),
-}
+__all__ = ["ENGINE_SETTINGS", "AsyncEngine", "EngineConfig", "SyncEngine"]
 
 # Failures that prove the request never left: safe to retry whatever the method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# What plugin code may raise when an answer is not what it expects.
+_UNREADABLE = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError)
 
 
 class _Retryable(Exception):
     """An attempt worth repeating: a retryable status, or a transport failure."""
 
     def __init__(self, error: SpacekitError, retry_after: float | None = None) -> None:
-        super().__init__(str(error))
+        super().__init__()  # the error's text stays with the error, which is redacted
         self.error = error
         self.retry_after = retry_after
+
+
+class _StopBefore(tenacity.stop.stop_base):
+    """Stop before a wait that would cross the deadline: tenacity's ``stop_before_delay``,
+    measured against the call's deadline rather than the retry loop's start."""
+
+    def __init__(self, deadline_at: float) -> None:
+        self.deadline_at = deadline_at
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return time.monotonic() + (retry_state.upcoming_sleep or 0.0) >= self.deadline_at
 
 
 class _Policy:
     """Decisions shared by both engines."""
 
-    def __init__(self, provider: Provider) -> None:
-        cfg = provider.config
+    def __init__(self, provider: Provider, config: EngineConfig | None = None) -> None:
         self.provider = provider
-        self.retries: int = max(0, cfg.get("retries") or 0)
-        self.deadline: float = cfg.get("deadline") or 60.0
-        backoff = cfg.get("backoff")
-        self.backoff: float = 0.5 if backoff is None else float(backoff)
-        self.limiter = RateLimiter(cfg.get("rate_limit"))
+        self.config = config or EngineConfig.from_settings(provider.config)
+        self.limiter = RateLimiter(self.config.rate_limit)
         self.auth_generation = 0
 
     def client_options(self) -> dict[str, Any]:
         return dict(
             base_url=self.provider.base_url,
-            timeout=httpx.Timeout(self.provider.config.get("timeout") or 10.0),
+            timeout=httpx.Timeout(self.config.timeout),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,  # credentials never follow a redirect
         )
 
-    def build(self, client: httpx.Client | httpx.AsyncClient, request: Request) -> httpx.Request:
+    def deadline_at(self) -> float:
+        """When a call starting now must end."""
+        return time.monotonic() + self.config.deadline
+
+    def window(self, request: Request, deadline_at: float) -> Window:
+        """The time the next attempt may take; none left is ``ProviderUnavailable``."""
+        window = Window.open(self.config.timeout, deadline_at)
+        if window.expired():
+            raise ProviderUnavailable(
+                f"{request.method} {_path(request)}: the deadline of {self.config.deadline:g} s "
+                "passed before the request could be sent",
+                provider=self.provider.name,
+            )
+        return window
+
+    def build(
+        self, client: httpx.Client | httpx.AsyncClient, request: Request, window: Window
+    ) -> httpx.Request:
         headers = dict(request.headers)
         if request.authenticated:
             headers.update(self.provider.headers())
@@ -89,16 +115,25 @@ class _Policy:
                 params=dict(request.params) or None,
                 json=request.json,
                 headers=headers,
+                extensions={"timeout": window.timeouts()},
             )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise ProtocolError(f"cannot build request: {exc}", provider=self.provider.name) from None
+        except (TypeError, ValueError) as exc:  # a body that is not JSON, say
+            raise ProtocolError(
+                f"cannot build request: {type(exc).__name__}", provider=self.provider.name
+            ) from None
 
-    def retrying(self, request: Request, cls: type[Any]) -> Any:
+    def body(self, request: Request, window: Window) -> Body:
+        what = f"{request.method} {_path(request)}"
+        return Body(window, self.config.max_response_bytes, what, self.provider.name)
+
+    def retrying(self, request: Request, cls: type[Any], deadline_at: float) -> Any:
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, _Retryable) and exc.retry_after is not None:
                 return exc.retry_after
-            cap = min(MAX_BACKOFF, self.backoff * 2 ** (state.attempt_number - 1))
+            cap = min(MAX_BACKOFF, self.config.backoff * 2 ** (state.attempt_number - 1))
             return random.uniform(cap / 2, cap)
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -115,17 +150,20 @@ class _Policy:
             )
 
         return cls(
-            stop=tenacity.stop_after_attempt(self.retries + 1) | tenacity.stop_before_delay(self.deadline),
+            stop=tenacity.stop_after_attempt(self.config.retries + 1) | _StopBefore(deadline_at),
             wait=wait,
             retry=tenacity.retry_if_exception_type(_Retryable),
             before_sleep=before_sleep,
             reraise=True,
         )
 
-    def transport_error(self, request: Request, exc: httpx.HTTPError) -> Exception:
+    def transport_error(self, request: Request, exc: httpx.HTTPError, window: Window) -> Exception:
         """Map an httpx failure: retryable when it cannot have been applied twice."""
         name = self.provider.name
-        if isinstance(exc, _NOT_SENT):
+        sent = not isinstance(exc, _NOT_SENT)
+        if isinstance(exc, httpx.TimeoutException) or window.expired():
+            return self.timed_out(request, window, sent=sent)
+        if not sent:
             return _Retryable(
                 ProviderUnavailable(
                     f"{request.method} {_path(request)}: cannot reach the provider ({type(exc).__name__})",
@@ -138,14 +176,27 @@ class _Policy:
                 f"{request.method} {_path(request)}: the connection failed ({type(exc).__name__})"
                 + ("; the request may have reached the provider" if maybe else ""),
                 provider=name,
-                maybe_applied=maybe,
+                maybe_applied=True,
             )
             return error if maybe else _Retryable(error)
         return ProtocolError(f"{request.method} {_path(request)}: {type(exc).__name__}", provider=name)
 
-    def classify(self, request: Request, raw: httpx.Response) -> Response:
+    def timed_out(self, request: Request, window: Window, *, sent: bool) -> Exception:
+        """The attempt's window ended: retry within the deadline where that is safe."""
+        cfg = self.config
+        limit = f"deadline of {cfg.deadline:g} s" if window.by_deadline else f"timeout of {cfg.timeout:g} s"
+        unknown = sent and not request.idempotent
+        error = ProviderUnavailable(
+            f"{request.method} {_path(request)}: no complete answer within the {limit}"
+            + ("; the request may have reached the provider" if unknown else ""),
+            provider=self.provider.name,
+            maybe_applied=sent,
+        )
+        return error if window.by_deadline or unknown else _Retryable(error)
+
+    def classify(self, request: Request, raw: httpx.Response, content: bytes) -> Response:
         """Turn an httpx response into ours, raising for statuses that are failures."""
-        response = Response(raw.status_code, raw.headers, raw.content, request, self.provider.name)
+        response = Response(raw.status_code, raw.headers, content, request, self.provider.name)
         status = raw.status_code
         if 300 <= status < 400:
             where = _without_query(raw.headers.get("location", ""))
@@ -158,18 +209,34 @@ class _Policy:
             )
         if status < 400:
             return response
-        error = self.provider.error(response)
+        error = self.resume(response, self.provider.error, response)
         retry_after = parse_retry_after(raw.headers.get("retry-after"))
         if isinstance(error, RateLimited) and error.retry_after is None:
             error.retry_after = retry_after
         # Everyone on this store holds off for the server's wait; a wait past the
         # deadline is not waited out (the caller gets RateLimited at once instead).
-        if status == 429 and retry_after and retry_after <= self.deadline:
+        if status == 429 and retry_after and retry_after <= self.config.deadline:
             self.limiter.pause(retry_after)
         # A 429 was refused before any work was done: safe to retry for any method.
         if status in RETRY_STATUSES and (request.idempotent or status == 429):
             raise _Retryable(error, retry_after)
         raise error
+
+    def resume(self, response: Response | None, step: Any, value: Any) -> Any:
+        """Run plugin code on an answer: what it trips on is a ``ProtocolError`` about it."""
+        try:
+            return step(value)
+        except (StopIteration, SpacekitError):
+            raise
+        except _UNREADABLE as exc:
+            if response is None:
+                raise
+            raise ProtocolError(
+                f"{response.request.method} {_path(response.request)}: the {self.provider.name} "
+                f"plugin cannot read the answer ({type(exc).__name__})",
+                provider=self.provider.name,
+                status=response.status,
+            ) from None  # no body: it may hold a credential not known yet (a token exchange's)
 
     def scrub(self, error: BaseException) -> BaseException:
         return redact_error(error, self._secrets())
@@ -199,51 +266,73 @@ def _without_query(url: str) -> str:
     return url.split("?", 1)[0].split("#", 1)[0]
 
 
+class _Stepper:
+    """One operation driven step by step; plugin failures on an answer become errors."""
+
+    def __init__(self, policy: _Policy, op: Generator[Any, Any, Any]) -> None:
+        self.policy = policy
+        self.op = op
+        self.last: Response | None = None
+
+    def first(self) -> Any:
+        return next(self.op)
+
+    def answer(self, response: Response | None) -> Any:
+        if response is not None:
+            self.last = response
+        return self.policy.resume(self.last, self.op.send, response)
+
+    def fail(self, error: SpacekitError) -> Any:
+        return self.policy.resume(self.last, self.op.throw, error)
+
+
 class SyncEngine:
     """Runs operations over one ``httpx.Client``."""
 
-    def __init__(self, provider: Provider) -> None:
-        self.policy = _Policy(provider)
+    def __init__(self, provider: Provider, config: EngineConfig | None = None) -> None:
+        self.policy = _Policy(provider, config)
         self.provider = provider
-        self._client = httpx.Client(
-            transport=provider.config.get("transport"), **self.policy.client_options()
-        )
+        transport = self.policy.config.transport or network_transport()
+        self._client = httpx.Client(transport=transport, **self.policy.client_options())  # type: ignore[arg-type]
         self._auth_lock = threading.Lock()
 
     def close(self) -> None:
         self._client.close()
 
     def run(self, op: Operation[T]) -> T:
-        """Drive one operation to its result."""
+        """Drive one operation to its result, within one deadline."""
+        deadline_at = self.policy.deadline_at()
+        steps = _Stepper(self.policy, op)
         try:
-            item = next(op)
+            item = steps.first()
             while True:
                 try:
-                    response = self.send(item)
+                    response = self.send(item, deadline_at)
                 except SpacekitError as exc:
-                    item = op.throw(exc)
+                    item = steps.fail(exc)
                 else:
-                    item = op.send(response)
+                    item = steps.answer(response)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         except SpacekitError as exc:
             raise self.policy.scrub(exc) from None
 
     def iterate(self, op: ListOperation) -> Iterator[Any]:
-        """Drive a listing, handing out spaces as they come."""
+        """Drive a listing, handing out spaces as they come; each page has its own deadline."""
+        steps = _Stepper(self.policy, op)
         try:
-            item = next(op)
+            item = steps.first()
             while True:
                 if isinstance(item, Request):
                     try:
-                        response = self.send(item)
+                        response = self.send(item, self.policy.deadline_at())
                     except SpacekitError as exc:
-                        item = op.throw(exc)
+                        item = steps.fail(exc)
                     else:
-                        item = op.send(response)
+                        item = steps.answer(response)
                 else:
                     yield item
-                    item = op.send(None)
+                    item = steps.answer(None)
         except StopIteration:
             return
         except SpacekitError as exc:
@@ -251,59 +340,76 @@ class SyncEngine:
         finally:
             op.close()
 
-    def send(self, request: Request) -> Response:
-        self._authenticate_if_needed()
+    def send(self, request: Request, deadline_at: float | None = None) -> Response:
+        deadline_at = deadline_at or self.policy.deadline_at()
+        self._authenticate_if_needed(deadline_at)
         generation = self.policy.auth_generation
         try:
-            return self._send_with_retries(request)
+            return self._send_with_retries(request, deadline_at)
         except ProviderError as exc:
-            if exc.status != 401 or not request.authenticated or not self._reauthenticate(generation):
+            if (
+                exc.status != 401
+                or not request.authenticated
+                or not self._reauthenticate(generation, deadline_at)
+            ):
                 raise
-        return self._send_with_retries(request)
+        return self._send_with_retries(request, deadline_at)
 
-    def _send_with_retries(self, request: Request) -> Response:
+    def _send_with_retries(self, request: Request, deadline_at: float) -> Response:
         try:
-            for attempt in self.policy.retrying(request, tenacity.Retrying):
+            for attempt in self.policy.retrying(request, tenacity.Retrying, deadline_at):
                 with attempt:
-                    return self._attempt(request)
+                    return self._attempt(request, deadline_at)
         except _Retryable as exc:
             raise exc.error from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(self, request: Request) -> Response:
+    def _attempt(self, request: Request, deadline_at: float) -> Response:
         delay = self.policy.limiter.reserve()
         if delay > 0:
             time.sleep(delay)
-        built = self.policy.build(self._client, request)
+        window = self.policy.window(request, deadline_at)
+        built = self.policy.build(self._client, request, window)
+        body = self.policy.body(request, window)
         started = time.perf_counter()
+        bounded = window.applied()
         try:
-            raw = self._client.send(built)
+            raw = self._client.send(built, stream=True)
+            try:
+                body.start(raw.headers, raw.status_code)
+                content = body.read(raw.iter_bytes(), raw.status_code)
+            finally:
+                raw.close()
+        except TimedOut:
+            raise self.policy.timed_out(request, window, sent=True) from None
         except httpx.HTTPError as exc:
-            raise self.policy.transport_error(request, exc) from None
+            raise self.policy.transport_error(request, exc, window) from None
+        finally:
+            window.release(bounded)
         self.policy.log_exchange(request, raw.status_code, started)
-        return self.policy.classify(request, raw)
+        return self.policy.classify(request, raw, content)
 
-    def _authenticate_if_needed(self) -> None:
+    def _authenticate_if_needed(self, deadline_at: float) -> None:
         if self.provider.needs_authentication():
             with self._auth_lock:
                 if self.provider.needs_authentication():
-                    self._run_auth()
+                    self._run_auth(deadline_at)
 
-    def _reauthenticate(self, generation: int) -> bool:
+    def _reauthenticate(self, generation: int, deadline_at: float) -> bool:
         with self._auth_lock:
             if generation != self.policy.auth_generation:
                 return True  # someone else already renewed the credentials
             if not self.provider.forget_authentication():
                 return False
-            self._run_auth()
+            self._run_auth(deadline_at)
             return True
 
-    def _run_auth(self) -> None:
-        op = self.provider.authenticate()
+    def _run_auth(self, deadline_at: float) -> None:
+        steps = _Stepper(self.policy, self.provider.authenticate())
         try:
-            item = next(op)
+            item = steps.first()
             while True:
-                item = op.send(self._send_with_retries(item))
+                item = steps.answer(self._send_with_retries(item, deadline_at))
         except StopIteration:
             self.policy.auth_generation += 1
 
@@ -311,11 +417,12 @@ class SyncEngine:
 class AsyncEngine:
     """Runs operations over one ``httpx.AsyncClient``; the twin of ``SyncEngine``."""
 
-    def __init__(self, provider: Provider) -> None:
-        self.policy = _Policy(provider)
+    def __init__(self, provider: Provider, config: EngineConfig | None = None) -> None:
+        self.policy = _Policy(provider, config)
         self.provider = provider
         self._client = httpx.AsyncClient(
-            transport=provider.config.get("transport"), **self.policy.client_options()
+            transport=self.policy.config.transport,  # type: ignore[arg-type]
+            **self.policy.client_options(),
         )
         self._auth_lock: asyncio.Lock | None = None
 
@@ -323,34 +430,37 @@ class AsyncEngine:
         await self._client.aclose()
 
     async def run(self, op: Operation[T]) -> T:
+        deadline_at = self.policy.deadline_at()
+        steps = _Stepper(self.policy, op)
         try:
-            item = next(op)
+            item = steps.first()
             while True:
                 try:
-                    response = await self.send(item)
+                    response = await self.send(item, deadline_at)
                 except SpacekitError as exc:
-                    item = op.throw(exc)
+                    item = steps.fail(exc)
                 else:
-                    item = op.send(response)
+                    item = steps.answer(response)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         except SpacekitError as exc:
             raise self.policy.scrub(exc) from None
 
     async def iterate(self, op: ListOperation) -> AsyncIterator[Any]:
+        steps = _Stepper(self.policy, op)
         try:
-            item = next(op)
+            item = steps.first()
             while True:
                 if isinstance(item, Request):
                     try:
-                        response = await self.send(item)
+                        response = await self.send(item, self.policy.deadline_at())
                     except SpacekitError as exc:
-                        item = op.throw(exc)
+                        item = steps.fail(exc)
                     else:
-                        item = op.send(response)
+                        item = steps.answer(response)
                 else:
                     yield item
-                    item = op.send(None)
+                    item = steps.answer(None)
         except StopIteration:
             return
         except SpacekitError as exc:
@@ -358,63 +468,79 @@ class AsyncEngine:
         finally:
             op.close()
 
-    async def send(self, request: Request) -> Response:
-        await self._authenticate_if_needed()
+    async def send(self, request: Request, deadline_at: float | None = None) -> Response:
+        deadline_at = deadline_at or self.policy.deadline_at()
+        await self._authenticate_if_needed(deadline_at)
         generation = self.policy.auth_generation
         try:
-            return await self._send_with_retries(request)
+            return await self._send_with_retries(request, deadline_at)
         except ProviderError as exc:
-            if exc.status != 401 or not request.authenticated or not await self._reauthenticate(generation):
+            if (
+                exc.status != 401
+                or not request.authenticated
+                or not await self._reauthenticate(generation, deadline_at)
+            ):
                 raise
-        return await self._send_with_retries(request)
+        return await self._send_with_retries(request, deadline_at)
 
-    async def _send_with_retries(self, request: Request) -> Response:
+    async def _send_with_retries(self, request: Request, deadline_at: float) -> Response:
         try:
-            async for attempt in self.policy.retrying(request, tenacity.AsyncRetrying):
+            async for attempt in self.policy.retrying(request, tenacity.AsyncRetrying, deadline_at):
                 with attempt:
-                    return await self._attempt(request)
+                    return await self._attempt(request, deadline_at)
         except _Retryable as exc:
             raise exc.error from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _attempt(self, request: Request) -> Response:
+    async def _attempt(self, request: Request, deadline_at: float) -> Response:
         delay = self.policy.limiter.reserve()
         if delay > 0:
             await asyncio.sleep(delay)
-        built = self.policy.build(self._client, request)
+        window = self.policy.window(request, deadline_at)
+        built = self.policy.build(self._client, request, window)
+        body = self.policy.body(request, window)
         started = time.perf_counter()
         try:
-            raw = await self._client.send(built)
+            async with asyncio.timeout(window.left()):
+                raw = await self._client.send(built, stream=True)
+                try:
+                    body.start(raw.headers, raw.status_code)
+                    async for chunk in raw.aiter_bytes():
+                        body.feed(chunk, raw.status_code)
+                finally:
+                    await raw.aclose()
+        except (TimedOut, TimeoutError):
+            raise self.policy.timed_out(request, window, sent=True) from None
         except httpx.HTTPError as exc:
-            raise self.policy.transport_error(request, exc) from None
+            raise self.policy.transport_error(request, exc, window) from None
         self.policy.log_exchange(request, raw.status_code, started)
-        return self.policy.classify(request, raw)
+        return self.policy.classify(request, raw, body.content())
 
     def _lock(self) -> asyncio.Lock:
         if self._auth_lock is None:
             self._auth_lock = asyncio.Lock()
         return self._auth_lock
 
-    async def _authenticate_if_needed(self) -> None:
+    async def _authenticate_if_needed(self, deadline_at: float) -> None:
         if self.provider.needs_authentication():
             async with self._lock():
                 if self.provider.needs_authentication():
-                    await self._run_auth()
+                    await self._run_auth(deadline_at)
 
-    async def _reauthenticate(self, generation: int) -> bool:
+    async def _reauthenticate(self, generation: int, deadline_at: float) -> bool:
         async with self._lock():
             if generation != self.policy.auth_generation:
                 return True
             if not self.provider.forget_authentication():
                 return False
-            await self._run_auth()
+            await self._run_auth(deadline_at)
             return True
 
-    async def _run_auth(self) -> None:
-        op = self.provider.authenticate()
+    async def _run_auth(self, deadline_at: float) -> None:
+        steps = _Stepper(self.policy, self.provider.authenticate())
         try:
-            item = next(op)
+            item = steps.first()
             while True:
-                item = op.send(await self._send_with_retries(item))
+                item = steps.answer(await self._send_with_retries(item, deadline_at))
         except StopIteration:
             self.policy.auth_generation += 1

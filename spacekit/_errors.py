@@ -24,8 +24,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_BODY_LIMIT = 2000
-
 
 class SpacekitError(Exception):
     """The root of every error spacekit raises."""
@@ -59,15 +57,16 @@ class ValidationError(SpacekitError, ValueError):
         self.fields: dict[str, str] = dict(fields or {})
         self.provider = provider
         self.status = status
-        self.body = body[:_BODY_LIMIT] if body else body
+        self.body = body
 
 
 class ProviderError(SpacekitError):
     """The provider refused or failed an operation.
 
     Carries the provider's name, the HTTP status (None for network failures), the
-    request id when the provider gave one, and the response body with secrets
-    removed and cut to a readable length.
+    request id when the provider gave one, and the response body. The engine
+    removes secrets from every text of the error, then cuts ``body`` to a readable
+    length (in that order, so that no part of a secret survives the cut).
     """
 
     def __init__(
@@ -84,7 +83,7 @@ class ProviderError(SpacekitError):
         self.provider = provider
         self.status = status
         self.request_id = request_id
-        self.body = body[:_BODY_LIMIT] if body else body
+        self.body = body
         self.fields: dict[str, str] = dict(fields or {})
 
     def __str__(self) -> str:

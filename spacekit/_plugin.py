@@ -20,10 +20,11 @@ thrown into the generator (which may catch it, say to treat 404 as "absent").
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import os
 from collections.abc import Generator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
@@ -32,11 +33,23 @@ from ._model import Capability, Space, SpaceKind, SpaceToken
 
 if TYPE_CHECKING:
     from ._store import AsyncSpaceStore, SpaceStore
-    from .testing._emulator import Emulator
 
 T = TypeVar("T")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+MAX_JSON_DEPTH = 100
+"""How deeply an answer's JSON may nest; no provider's payload comes near it."""
+
+
+class EmulatorLike(Protocol):
+    """What the seam knows of an emulator (``spacekit.testing.Emulator`` is one):
+    enough to serve it and to connect to it, without importing the testing kit."""
+
+    provider: ClassVar[str]
+
+    def connect_settings(self, base_url: str) -> dict[str, Any]: ...
+
+    def serve(self, port: int = 0, host: str = "127.0.0.1") -> contextlib.AbstractContextManager[str]: ...
 
 
 @attrs.frozen
@@ -92,11 +105,15 @@ class Response:
         return self.content.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        """The body as JSON; an unreadable body is a ``ProtocolError``."""
+        """The body as strict JSON; an unreadable body is a ``ProtocolError``.
+
+        Unreadable means: not UTF-8, not JSON, ``NaN`` or ``Infinity``, an integer of
+        more digits than Python converts, or nesting deeper than ``MAX_JSON_DEPTH``.
+        """
         try:
-            return json.loads(self.content)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise self.protocol_error(f"the response is not valid JSON ({exc.__class__.__name__})") from None
+            return load_json(self.content)
+        except ValueError as exc:
+            raise self.protocol_error(f"the response is not valid JSON ({exc})") from None
 
     def protocol_error(self, message: str) -> ProtocolError:
         """A ``ProtocolError`` about this response, for a body of the wrong shape."""
@@ -214,11 +231,45 @@ class Provider(abc.ABC):
         return "a user's own space" if space.kind is SpaceKind.USER else None
 
 
+def load_json(content: bytes | str) -> Any:
+    """Strict JSON from an untrusted source; anything unreadable is a ``ValueError``
+    naming what is wrong (never the content)."""
+    try:
+        value = json.loads(content, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # an integer of too many digits, a NaN
+        raise ValueError(str(exc).split(":")[0][:200]) from None
+    _check_depth(value)
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_depth(value: Any) -> None:
+    """``ValueError`` if ``value`` nests deeper than ``MAX_JSON_DEPTH`` (walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, dict):
+            pending.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            pending.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+
+
 def _detail(response: Response) -> str:
     """The provider's own words from an error body, where it uses a common key."""
     try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        body = load_json(response.content)
+    except ValueError:
         return ""
     if isinstance(body, dict):
         for key in ("message", "msg", "detail", "error"):
@@ -243,7 +294,7 @@ class Plugin(abc.ABC):
     def open_async(self, settings: Mapping[str, Any]) -> AsyncSpaceStore:
         """The asynchronous store from the same settings."""
 
-    def emulator(self) -> Emulator | None:
+    def emulator(self) -> EmulatorLike | None:
         """A fresh emulator of this provider's API, where the plugin ships one."""
         return None
 

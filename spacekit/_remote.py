@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._engine import ENGINE_SETTINGS, AsyncEngine, SyncEngine
+from ._engine import AsyncEngine, SyncEngine
+from ._engineconfig import ENGINE_SETTINGS, EngineConfig
 from ._listing import guarded
 from ._model import Space, SpaceToken
-from ._plugin import Plugin, Provider, Setting
+from ._plugin import EmulatorLike, Plugin, Provider, Setting
 from ._store import AsyncSpaceStore, SpaceStore
-from ._validate import check_base_url
-
-if TYPE_CHECKING:
-    from .testing._emulator import Emulator
+from ._validate import check_base_url, check_credential
 
 
 class _RemoteMixin:
@@ -41,10 +39,10 @@ class _RemoteMixin:
 class RemoteStore(_RemoteMixin, SpaceStore):
     """A ``SpaceStore`` over a remote provider's API."""
 
-    def __init__(self, provider: Provider) -> None:
+    def __init__(self, provider: Provider, config: EngineConfig | None = None) -> None:
         self._describe(provider)
         self._provider = provider
-        self._engine = SyncEngine(provider)
+        self._engine = SyncEngine(provider, config)
 
     def _list(self, query: str | None, options: Mapping[str, Any]) -> Iterator[Space]:
         return self._engine.iterate(guarded(self._provider.list(query, options), self.provider))
@@ -74,10 +72,10 @@ class RemoteStore(_RemoteMixin, SpaceStore):
 class AsyncRemoteStore(_RemoteMixin, AsyncSpaceStore):
     """An ``AsyncSpaceStore`` over a remote provider's API."""
 
-    def __init__(self, provider: Provider) -> None:
+    def __init__(self, provider: Provider, config: EngineConfig | None = None) -> None:
         self._describe(provider)
         self._provider = provider
-        self._engine = AsyncEngine(provider)
+        self._engine = AsyncEngine(provider, config)
 
     def _list(self, query: str | None, options: Mapping[str, Any]) -> AsyncIterator[Space]:
         return self._engine.iterate(guarded(self._provider.list(query, options), self.provider))
@@ -121,21 +119,27 @@ class RemotePlugin(Plugin):
         self._emulator = emulator
 
     def check_settings(self, values: Mapping[str, Any], *, where: str = "") -> dict[str, Any]:
+        """Types, then URLs, credentials and the engine's ranges; each mistake a ``ConfigError``."""
         settings = super().check_settings(values, where=where)
         insecure = bool(settings.get("allow_insecure_http"))
         for key, value in settings.items():
+            label = f"{where}: {key}" if where else key
             if key.endswith("_url") and value is not None:
-                label = f"{where}: {key}" if where else key
                 settings[key] = check_base_url(value, setting=label, allow_insecure_http=insecure)
+            elif self.settings[key].secret and value not in (None, ""):
+                check_credential(value, setting=label)
+        EngineConfig.from_settings(settings, where=where)
         return settings
 
     def open(self, settings: Mapping[str, Any]) -> SpaceStore:
-        return RemoteStore(self.provider_class(self.check_settings(settings)))
+        checked = self.check_settings(settings)
+        return RemoteStore(self.provider_class(checked), EngineConfig.from_settings(checked))
 
     def open_async(self, settings: Mapping[str, Any]) -> AsyncSpaceStore:
-        return AsyncRemoteStore(self.provider_class(self.check_settings(settings)))
+        checked = self.check_settings(settings)
+        return AsyncRemoteStore(self.provider_class(checked), EngineConfig.from_settings(checked))
 
-    def emulator(self) -> Emulator | None:
+    def emulator(self) -> EmulatorLike | None:
         if not self._emulator:
             return None
         module, _, attr = self._emulator.partition(":")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -9,6 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from ._errors import ConfigError, Unsupported, ValidationError
 from ._model import Capability
+from ._redact import shown_url
 
 MAX_NAME = 255
 
@@ -113,16 +115,39 @@ def check_base_url(url: object, *, setting: str = "base_url", allow_insecure_htt
     """An absolute http(s) URL; plain http only for loopback unless explicitly allowed."""
     if not isinstance(url, str) or not url:
         raise ConfigError(f"{setting} must be a URL string")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{setting} must be an absolute http(s) URL, got {url!r}")
-    if parts.username or parts.password:
-        raise ConfigError(f"{setting} must not carry credentials")
+    shown = shown_url(url)
+    try:
+        parts = urlsplit(url)
+        hostname, _port = parts.hostname, parts.port
+    except ValueError:
+        raise ConfigError(f"{setting} must be an absolute http(s) URL, got {shown!r}") from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise ConfigError(f"{setting} must be an absolute http(s) URL, got {shown!r}")
+    if "@" in parts.netloc:
+        raise ConfigError(f"{setting} must not carry credentials, got {shown!r}")
     if parts.query or parts.fragment:
         raise ConfigError(f"{setting} must not carry a query or fragment")
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK and not allow_insecure_http:
+    if not url.isprintable() or any(c.isspace() for c in url):
+        raise ConfigError(f"{setting} must not contain spaces or control characters (percent-encode them)")
+    if parts.scheme == "http" and hostname not in LOOPBACK and not allow_insecure_http:
         raise ConfigError(
-            f"{setting} {url!r} uses plain http to a remote host; use https, "
+            f"{setting} {shown!r} uses plain http to a remote host; use https, "
             "or set allow_insecure_http=True if you really mean it"
         )
     return url.rstrip("/")
+
+
+_CREDENTIAL = re.compile(r"(?:[A-Za-z]+ )?[\x21-\x7e]+")
+
+
+def check_credential(value: object, *, setting: str) -> str:
+    """A credential as an HTTP header carries it: printable ASCII without whitespace
+    (an auth scheme in front, such as ``Bearer ``, is allowed). Never shows the value."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{setting} must be a non-empty string (its value is not shown)")
+    if not _CREDENTIAL.fullmatch(value):
+        raise ConfigError(
+            f"{setting} must be printable ASCII without spaces or control characters, as an "
+            "HTTP header carries it (its value is not shown)"
+        )
+    return value

@@ -19,6 +19,7 @@ from ._plugin import (
     Response,
     Setting,
     check_settings,
+    load_json,
 )
 from ._redact import redact
 from ._remote import AsyncRemoteStore, RemotePlugin, RemoteStore
@@ -46,6 +47,7 @@ __all__ = [
     "check_settings",
     "error_for_status",
     "field_errors",
+    "load_json",
     "parse_datetime",
     "parse_retry_after",
     "quote_id",

@@ -13,12 +13,19 @@ import math
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
-if TYPE_CHECKING:
-    from ._emulator import LoggedRequest
+
+class _Seen(Protocol):
+    """What a fault looks at in a request (an emulator's ``LoggedRequest``)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
 
 
 @attrs.define
@@ -31,7 +38,7 @@ class _Fault:
     body: bytes = b""
     headers: dict[str, str] = attrs.field(factory=dict)
 
-    def matches(self, request: LoggedRequest) -> bool:
+    def matches(self, request: _Seen) -> bool:
         if self.method and request.method != self.method.upper():
             return False
         return not (self.path and not self.path.search(request.path))
@@ -115,7 +122,7 @@ class Faults:
             self.latency = 0.0
             self.rate_limit = None
 
-    def take(self, request: LoggedRequest) -> _Fault | None:
+    def take(self, request: _Seen) -> _Fault | None:
         """The first fault matching ``request``, counted as used."""
         with self._lock:
             for fault in self._queue:

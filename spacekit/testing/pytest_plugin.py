@@ -44,6 +44,8 @@ def spacekit_emulator() -> Callable[[str], Emulator]:
                 f"(these do: {', '.join(with_emulators) or 'none'})",
                 pytrace=False,
             )
+        if not isinstance(emulator, Emulator):
+            pytest.fail(f"the {provider} plugin's emulator is not a spacekit.testing.Emulator")
         return emulator
 
     return make

@@ -14,7 +14,6 @@ generation counter stops the tasks that waited from renewing again.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -23,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from spacekit import ProtocolError
-from spacekit.plugin import Request, Response, parse_datetime
+from spacekit.plugin import Request, Response, load_json, parse_datetime
 
 log = logging.getLogger("spacekit.datablist")
 
@@ -108,8 +107,8 @@ class TokenCache:
 def _token_answer(response: Response) -> dict[str, Any]:
     # Not Response.json(): its errors carry the body, which may hold half a token.
     try:
-        data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        data = load_json(response.content)
+    except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("access_token"), str) and data["access_token"].strip():
         return data

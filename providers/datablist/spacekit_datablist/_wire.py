@@ -8,13 +8,12 @@ ones are UTC, as the docs' examples are). What cannot be read is a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from spacekit import Space, SpaceKind
-from spacekit.plugin import Response, parse_datetime
+from spacekit.plugin import Response, load_json, parse_datetime
 
 PROVIDER = "datablist"
 
@@ -63,8 +62,8 @@ def created_id(response: Response) -> str:
 def error_message(response: Response) -> str | None:
     """The provider's own explanation, where its error body has one."""
     try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        body = load_json(response.content)
+    except ValueError:
         return None
     if not isinstance(body, Mapping):
         return None
@@ -82,12 +81,17 @@ def _detail(body: Mapping[str, Any]) -> str | None:
         return detail
     if isinstance(detail, list):
         words = [
-            ".".join(str(p) for p in item.get("loc", ()) if p != "body") + f": {item['msg']}"
+            ".".join(str(p) for p in _path(item.get("loc")) if p != "body") + f": {item['msg']}"
             for item in detail
             if isinstance(item, Mapping) and isinstance(item.get("msg"), str)
         ]
         return "; ".join(w.lstrip(": ") for w in words) or None
     return None
+
+
+def _path(loc: object) -> list[Any]:
+    """FastAPI's ``loc``: a list of keys and indexes (anything else is no path)."""
+    return loc if isinstance(loc, list) else []
 
 
 def _timestamp(value: object) -> datetime | None:

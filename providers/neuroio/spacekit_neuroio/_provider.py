@@ -24,7 +24,6 @@ answers an unknown field with 400, the same error class, found here locally.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -48,6 +47,7 @@ from spacekit.plugin import (
     Setting,
     error_for_status,
     field_errors,
+    load_json,
     parse_datetime,
     quote_id,
 )
@@ -159,8 +159,8 @@ class NeuroIOProvider(Provider):
         path = f"{_space_path(space_id)}tokens/"
         response = yield Request("POST", path, json={"permanent": permanent})
         try:
-            return parse_token(json.loads(response.content), space_id, permanent)
-        except (ValueError, UnicodeDecodeError) as exc:
+            return parse_token(load_json(response.content), space_id, permanent)
+        except ValueError as exc:
             # Not response.protocol_error: the body would carry the new token's key.
             raise ProtocolError(
                 f"POST {path}: unreadable token answer ({exc.__class__.__name__})",
