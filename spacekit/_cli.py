@@ -503,8 +503,10 @@ def emulate(provider: str, port: int, token: str | None) -> None:
     provider and the port (e.g. [stores.neuroio-emulator-8001]), whose credential is
     an env: reference; on stderr, the export line that sets that variable.
     """
+    from .testing import Emulator  # the seam only knows an emulator's protocol
+
     emulator = _registry.load(provider).emulator()
-    if emulator is None:
+    if not isinstance(emulator, Emulator):
         raise ConfigError(f"no emulator for {provider}")
     if token is not None:
         if not token or not all("!" <= c <= "~" for c in token):
