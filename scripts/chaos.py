@@ -13,8 +13,12 @@ untouched, and ``verify`` clean.
 
     .venv/bin/python scripts/chaos.py                 # 200 fault schedules + 20 kill schedules
     .venv/bin/python scripts/chaos.py --schedules 30 --kills 5 --seed 7
+    .venv/bin/python scripts/chaos.py --schedules 0 --kills 0 --sync 100 --sync-kills 10
 
-The test suite runs a seeded subset (tests/test_migrate_chaos.py).
+Sync schedules (the last section) do the same for ``spacekit.sync`` with deletes
+and renames in the plan; 100 of them and 10 kill schedules run by default.
+
+The test suite runs a seeded subset (tests/test_migrate_chaos.py, tests/test_sync_chaos.py).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -309,20 +314,267 @@ def child(spec_path: str) -> None:
         migrate(src, dst, journal=spec["journal"], select=SELECT, concurrency=2)
 
 
+# -- sync schedules ---------------------------------------------------------------------
+#
+# Each sync schedule seeds a source and a target, syncs them once without faults (so
+# that the journal knows every pair), then changes the source (renames, removals,
+# additions, new descriptions) and the target (strangers, one of them holding a name a
+# source space is renamed to), injects faults on the target's writes and listings, and
+# syncs with --delete until a run reports ok. Kill schedules run that sync in a child
+# process, SIGKILL it, and resume. Invariants: the target holds exactly the source's
+# names (plus the spaces its provider protects) with the same descriptions where it
+# keeps them, every source space kept its counterpart (a renamed space was renamed,
+# not created again, so nothing the source holds was deleted), no duplicates, and a
+# fresh plan has nothing left to do.
+
+SYNC_PAIRS = [
+    ("local", "neuroio"),
+    ("neuroio", "datablist"),
+    ("datablist", "local"),
+    ("neuroio", "local"),
+    ("local", "datablist"),
+    ("datablist", "neuroio"),
+    ("local", "local"),
+]
+
+
+@attrs.define
+class SyncStage:
+    """Two seeded sides, synced once, then changed; what the checks need to know."""
+
+    source: Side
+    target: Side
+    journal: str
+    #: source id -> target id after the first, clean sync
+    pairs: dict[str, str]
+    changes: list[str]
+
+
+def sync_sides(seed: int, folder: str) -> tuple[Side, Side]:
+    pair = SYNC_PAIRS[seed % len(SYNC_PAIRS)]
+    return Side(pair[0], folder, "source"), Side(pair[1], folder, "target")
+
+
+def sync_stage(seed: int, folder: str, rng: random.Random, source: Side, target: Side) -> SyncStage:
+    journal = os.path.join(folder, "sync.db")
+    with source.open() as src, target.open() as dst:
+        keeps = "description" in src.writable_fields
+        made = [
+            src.create(f"s-{seed}-{i:03d}", f"about {i}" if keeps and i % 2 else None)
+            for i in range(rng.randint(6, 18))
+        ]
+        for space in made[: rng.randint(0, 3)]:
+            dst.create(space.name)  # already there: matched by name
+        for i in range(rng.randint(0, 3)):
+            dst.create(f"old-{seed}-{i}")
+        first = spacekit.sync(src, dst, apply=True, delete=True, force=True, journal=journal)
+        if not first.ok:
+            raise RuntimeError(f"the clean sync failed: {first.summary()}")
+        by_name = {space.name: space.id for space in dst.list()}
+        pairs = {space.id: by_name[space.name] for space in made}
+        shuffled = rng.sample(made, len(made))
+        renamed, removed = shuffled[:3], shuffled[3:5]
+        changes = []
+        for space in renamed:
+            src.update(space.id, name=space.name + "-renamed")
+        changes.append(f"{len(renamed)} renamed")
+        if renamed and rng.random() < 0.5:
+            dst.create(renamed[0].name + "-renamed")  # a stranger holding the new name
+            changes.append("a stranger holds a new name")
+        for space in removed:
+            src.delete(space.id)
+        changes.append(f"{len(removed)} removed")
+        for i in range(rng.randint(0, 4)):
+            src.create(f"n-{seed}-{i}")
+        if keeps and "description" in dst.writable_fields:
+            for space in shuffled[5:7]:
+                src.update(space.id, description=f"changed {seed}")
+        for i in range(rng.randint(0, 3)):
+            dst.create(f"x-{seed}-{i}")
+    for space_id in [s.id for s in removed]:
+        pairs.pop(space_id)
+    return SyncStage(source, target, journal, pairs, changes)
+
+
+def inject_sync(side: Side, rng: random.Random) -> list[str]:
+    """Faults on a sync target: those of a migration, plus its updates and deletes."""
+    shown = inject(side, rng, target=True)
+    if side.emulator is None:
+        return shown
+    faults = side.emulator.faults
+    for _ in range(rng.randint(1, 3)):
+        method, times = rng.choice(["PATCH", "PUT", "DELETE"]), rng.randint(1, 4)
+        kind = rng.choice(["drop", "commit-drop", "storm", "commit-500"])
+        if kind == "drop":
+            faults.drop(times, method=method)
+        elif kind == "commit-drop":
+            faults.drop(times, after_commit=True, method=method)
+        elif kind == "storm":
+            faults.fail(rng.choice([500, 502, 503]), times, method=method)
+        else:
+            faults.fail(500, times, method=method, after_commit=True)
+        shown.append(f"{side.provider}:{kind}x{times}/{method}")
+    return shown
+
+
+def sync_until_done(stage: SyncStage, rng: random.Random, runs: int = 0) -> int:
+    while runs < MAX_RUNS:
+        runs += 1
+        try:
+            with stage.source.open() as src, stage.target.open() as dst:
+                report = spacekit.sync(
+                    src,
+                    dst,
+                    apply=True,
+                    delete=True,
+                    force=True,
+                    journal=stage.journal,
+                    concurrency=rng.randint(1, 8),
+                )
+        except spacekit.ProviderError:
+            continue  # a listing failed for good, or the run stopped: the user runs it again
+        if report.ok:
+            return runs
+    return runs
+
+
+def check_sync(stage: SyncStage) -> list[str]:
+    problems = []
+    saved = (stage.source._suspend_faults(), stage.target._suspend_faults())
+    try:
+        with stage.source.open() as src, stage.target.open() as dst:
+            sources, targets = list(src.list()), list(dst.list())
+            protected = [t.name for t in targets if dst.protected(t)]
+            expected = collections.Counter(s.name for s in sources) + collections.Counter(
+                n for n in protected if n not in {s.name for s in sources}
+            )
+            after = collections.Counter(t.name for t in targets)
+            if after != expected:
+                extra, missing = sorted((after - expected).elements()), sorted((expected - after).elements())
+                problems.append(f"target differs: extra {extra[:5]} missing {missing[:5]}")
+            by_name = {t.name: t for t in targets}
+            for space in sources:
+                held = by_name.get(space.name)
+                if held is None:
+                    continue
+                if "description" in dst.writable_fields and (held.description or None) != (
+                    space.description or None
+                ):
+                    problems.append(
+                        f"{space.name}: description {held.description!r} != {space.description!r}"
+                    )
+                was = stage.pairs.get(space.id)
+                if was is not None and held.id != was:
+                    problems.append(f"{space.name}: its counterpart {was} was replaced by {held.id}")
+            final = spacekit.sync(src, dst, delete=True, force=True, journal=stage.journal)
+            if not final.in_sync:
+                problems.append(f"a fresh plan still has work: {final.summary()}")
+    finally:
+        stage.source._restore_faults(saved[0])
+        stage.target._restore_faults(saved[1])
+    return problems
+
+
+def run_sync_schedule(seed: int, folder: str) -> Outcome:
+    rng = random.Random(seed)
+    stage = sync_stage(seed, folder, rng, *sync_sides(seed, folder))
+    faults = stage.changes + inject(stage.source, rng, target=False) + inject_sync(stage.target, rng)
+    runs = sync_until_done(stage, rng)
+    problems = [] if runs < MAX_RUNS else [f"still failing after {MAX_RUNS} runs"]
+    pair = (stage.source.provider, stage.target.provider)
+    return Outcome(seed, pair, faults, runs, problems + check_sync(stage))
+
+
+def run_sync_kill_schedule(seed: int, folder: str) -> Outcome:
+    """Sync in a child process, SIGKILL it at a random point, then resume here."""
+    rng = random.Random(seed)
+    source, target = sync_sides(seed, folder)
+    with served(source, target):  # from the start: the journal records where the stores are
+        stage = sync_stage(seed, folder, rng, source, target)
+        for side in (stage.source, stage.target):
+            if side.emulator is not None:
+                side.emulator.faults.latency = 0.03
+        spec = {
+            "source": [stage.source.provider, stage.source.settings()],
+            "target": [stage.target.provider, stage.target.settings()],
+            "journal": stage.journal,
+        }
+        spec_path = os.path.join(folder, "child.json")
+        with open(spec_path, "w") as file:
+            json.dump(spec, file)
+        started = time.time()
+        child_process = subprocess.Popen([sys.executable, __file__, "--sync-child", spec_path])
+        _wait_for_writes(child_process, stage.target, rng.randint(1, 8), rng)
+        child_process.send_signal(signal.SIGKILL)
+        child_process.wait()
+        in_flight, written = _unresolved(stage.journal), _written_since(stage.journal, started)
+        faults = inject_sync(stage.target, rng)
+        runs = sync_until_done(stage, rng, runs=1)
+        checked = check_sync(stage)
+    problems = [] if runs < MAX_RUNS else [f"still failing after {MAX_RUNS} runs"]
+    label = [*stage.changes, f"SIGKILL: {written} row(s) journaled, {in_flight} write(s) in flight", *faults]
+    return Outcome(seed, (stage.source.provider, stage.target.provider), label, runs, problems + checked)
+
+
+def _wait_for_writes(
+    child_process: subprocess.Popen[bytes], target: Side, writes: int, rng: random.Random
+) -> None:
+    """Let the child send ``writes`` writes to an emulated target (some time, to a local one)."""
+    if target.emulator is None:
+        time.sleep(rng.uniform(0.5, 2.5))
+        return
+    emulator, deadline = target.emulator, time.monotonic() + 20
+
+    def sent() -> int:
+        methods = ("POST", "PATCH", "PUT", "DELETE")
+        return sum(1 for r in list(emulator.requests) if r.method in methods and r.path != "/token")
+
+    before = sent()  # the staging's own writes
+    while child_process.poll() is None and time.monotonic() < deadline:
+        if sent() - before >= writes:
+            return
+        time.sleep(0.002)
+
+
+def _written_since(journal: str, started: float) -> int:
+    """Journal rows the killed child wrote (the rows' times are UTC ISO 8601)."""
+    since = datetime.fromtimestamp(started, UTC).isoformat()
+    with contextlib.closing(sqlite3.connect(journal)) as db:
+        return int(db.execute("SELECT count(*) FROM items WHERE updated_at >= ?", [since]).fetchone()[0])
+
+
+def sync_child(spec_path: str) -> None:
+    with open(spec_path) as file:
+        spec = json.load(file)
+    with (
+        spacekit.connect(spec["source"][0], **spec["source"][1]) as src,
+        spacekit.connect(spec["target"][0], **spec["target"][1]) as dst,
+    ):
+        spacekit.sync(src, dst, apply=True, delete=True, force=True, journal=spec["journal"], concurrency=2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--schedules", type=int, default=200)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1, help="the first seed")
     parser.add_argument("--verbose", "-v", action="store_true", help="print each schedule's faults")
+    parser.add_argument("--sync", type=int, default=100, help="sync fault schedules")
+    parser.add_argument("--sync-kills", type=int, default=10, help="sync kill schedules")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--sync-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
         return 0
+    if args.sync_child:
+        sync_child(args.sync_child)
+        return 0
     started, outcomes = time.monotonic(), []
     jobs = [(run_schedule, args.seed + i) for i in range(args.schedules)]
     jobs += [(run_kill_schedule, args.seed + 10_000 + i) for i in range(args.kills)]
+    jobs += [(run_sync_schedule, args.seed + 20_000 + i) for i in range(args.sync)]
+    jobs += [(run_sync_kill_schedule, args.seed + 30_000 + i) for i in range(args.sync_kills)]
     for job, seed in jobs:
         with tempfile.TemporaryDirectory() as folder:
             outcome = job(seed, folder)
