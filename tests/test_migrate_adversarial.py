@@ -25,7 +25,8 @@ from migrate_helpers import emulator, fast_store, mutating
 import spacekit
 from spacekit import Space
 from spacekit._migrate import Action, Outcome, Problem, migrate, verify
-from spacekit._migrate._journal import UNRESOLVED, Journal
+from spacekit._migrate._journal import Journal
+from spacekit._migrate._record import UNRESOLVED
 from spacekit.testing import Emulator
 
 NAMES = ["alpha", "beta", "gamma", "delta", "epsilon"]
@@ -51,7 +52,7 @@ def clean(emu: Emulator) -> spacekit.SpaceStore:
 
 def unresolved(journal: Path) -> list[str]:
     with Journal.open(journal, create=False) as book:
-        return [e.source_name for e in book.entries() if e.state in UNRESOLVED]
+        return [e.source_name for e in book.records() if e.state in UNRESOLVED]
 
 
 # -- writes whose answer lies ------------------------------------------------------------
@@ -205,6 +206,7 @@ def test_a_source_listing_failing_half_way_then_resumed(tmp_path: Path, answer: 
         "updated": 0,
         "skipped": 6,
         "failed": 0,
+        "vanished": 0,
     }
     assert set(names(target).values()) == {1} and len(names(target)) == 15
     assert verify(fast_store(neuroio), target, journal=journal).ok
@@ -422,7 +424,8 @@ def test_a_rename_of_a_name_at_the_limit_still_fits():
 
 
 class StrippingNeuroIO:
-    """A NeuroIO emulator whose create strips surrounding whitespace and cuts names at 40."""
+    """A NeuroIO emulator whose create strips surrounding whitespace and cuts names at
+    40, and a store whose provider declares that rewriting (``stored_name``)."""
 
     @staticmethod
     def make() -> Emulator:
@@ -434,6 +437,19 @@ class StrippingNeuroIO:
 
         return Normalizing()
 
+    @staticmethod
+    def store(emu: Emulator) -> spacekit.SpaceStore:
+        from spacekit._remote import RemoteStore
+
+        plain = fast_store(emu)
+        provider = type(plain._provider)  # type: ignore[attr-defined]
+
+        class Declaring(provider):  # type: ignore[misc, valid-type]
+            def stored_name(self, name: str) -> str:
+                return name.strip()[:40]
+
+        return RemoteStore(Declaring(plain._provider.config))  # type: ignore[attr-defined]
+
 
 @pytest.mark.parametrize("fault", [None, "commit-drop"])
 def test_a_target_that_rewrites_names_gets_no_duplicate(tmp_path: Path, fault: str | None):
@@ -444,8 +460,8 @@ def test_a_target_that_rewrites_names_gets_no_duplicate(tmp_path: Path, fault: s
     if fault:
         neuroio.faults.drop(3, after_commit=True, method="POST")
     journal = tmp_path / "j.db"
-    first = migrate(source, fast_store(neuroio), journal=journal, concurrency=1)
-    again = migrate(source, fast_store(neuroio), journal=journal)
+    first = migrate(source, StrippingNeuroIO.store(neuroio), journal=journal, concurrency=1)
+    again = migrate(source, StrippingNeuroIO.store(neuroio), journal=journal)
     assert first.ok and again.ok, [i.error for i in first.failed + again.failed]
     held = names(clean(neuroio))
     assert held == collections.Counter(

@@ -56,7 +56,10 @@ def test_commands_are_exported():
 
 def test_dry_run_prints_the_plan_and_writes_nothing(config: Path, tmp_path: Path):
     code, out, _ = run("migrate", "src", "dst", "--dry-run", "--journal", str(tmp_path / "j.db"))
-    assert code == 0 and "plan" in out and "alpha" in out and "would migrate 3" in out
+    assert code == 0 and out.splitlines()[0].endswith("would migrate 3 of 3 space(s) (3 planned)")
+    assert "alpha" not in out  # nothing noteworthy: the summary alone
+    code, out, _ = run("migrate", "src", "dst", "--dry-run", "--verbose")
+    assert code == 0 and "plan" in out and "alpha" in out and "would migrate 3 of 3" in out
     assert not (tmp_path / "j.db").exists()
     with spacekit.connect("dst") as store:
         assert list(store.list()) == []
@@ -97,6 +100,7 @@ def test_select_and_conflicts(config: Path):
         "updated": 0,
         "skipped": 0,
         "failed": 1,
+        "vanished": 0,
     }
     code, out, _ = run("verify", "src", "dst", "--json")
     problems = json.loads(out)["problems"]

@@ -9,7 +9,8 @@ from migrate_helpers import emulator, fast_store
 
 import spacekit
 from spacekit._migrate import Problem, migrate, verify
-from spacekit._migrate._journal import Journal, State
+from spacekit._migrate._journal import Journal
+from spacekit._migrate._record import State
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def source() -> spacekit.SpaceStore:
 
 def rows(path: Path) -> dict[str, tuple[str, str | None]]:
     with Journal.open(path, create=False) as journal:
-        return {e.source_name: (e.state.value, e.target_id) for e in journal.entries()}
+        return {e.source_name: (e.state.value, e.target_id) for e in journal.records()}
 
 
 def test_every_write_is_journaled_before_it_is_sent_and_after_it_is_answered(

@@ -1,16 +1,21 @@
-"""Carrying out one planned step on the target, with the journal kept in step.
+"""Carrying out one planned record on the target, with the journal kept in step.
 
 Every write is journaled ``sent`` before it leaves and ``done`` or ``failed`` once
-answered. A create is believed to have failed only once the target is seen without
-it: a create whose outcome is unknown (a dropped connection or a timeout,
-``maybe_applied``; any 5xx, which a proxy may send after the provider committed; a
+answered. Before a create is first sent, the ids of the target spaces already
+bearing its name are written into the record (``preexisting``): none of them can
+ever be taken for its result. A create is believed to have failed only once the
+target is seen without it: a create whose outcome is unknown (a dropped connection
+or a timeout; any 5xx, which a proxy may send after the provider committed; a
 ``ProtocolError``, an unreadable answer) is journaled ``unknown``, and any other
-refusal the provider answered (a 409 or 400 sent after the commit, a read-back that
-found nothing yet) is checked too: the target is searched for the intended name
-(free when the step was planned, so a space found there is this write's, even as
-the target rewrote it: see ``resembles``). Only if it is absent is an unknown write
-sent again, or a refused one reported failed. If even the search fails, the row
-stays unresolved and the next run looks again.
+refusal the provider answered (a 409 or 400 sent after the commit) is checked too.
+The target is looked at afresh and a space is taken for the write's result only by
+the rule of ``TargetIndex.adoptable``: exactly the intended name or its declared
+stored form, absent when the write was first sent, claimed by nobody. Only if none
+is there is an unknown write sent again, or a refused one reported failed. If even
+the look fails, the record stays unresolved and the next run looks again.
+
+Writes that could produce the same name are never in flight together (``InFlight``),
+so a look-up can never mistake a sibling write's result for its own.
 
 ``Stop`` marks a failure that every remaining item would meet (the credentials are
 refused, or the target rate-limits beyond what the store waits), so that the run
@@ -19,10 +24,10 @@ stops at once instead of failing a thousand items one by one.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Final
-
-import attrs
 
 from .._errors import (
     AuthenticationError,
@@ -35,9 +40,9 @@ from .._errors import (
 )
 from .._model import Space
 from .._store import SpaceStore
-from ._journal import Journal, State
-from ._plan import Known, Step, TargetIndex, resembles, stem
-from ._report import Action, MigrationItem, Outcome
+from ._journal import Journal
+from ._plan import TargetIndex
+from ._record import Action, Outcome, Record, State
 
 ATTEMPTS: Final = 3  # sends of one write whose outcome stays unknown
 RECONCILED: Final = "the outcome was unknown ({error}); found on the target, not written again"
@@ -52,127 +57,148 @@ class Stop(Exception):
         self.error = error
 
 
+class _Unresolved(Exception):
+    """Looking for a write of uncertain outcome failed: the record stays unresolved."""
+
+
+class InFlight:
+    """Names with a create in flight: a second create of one waits for the first."""
+
+    def __init__(self) -> None:
+        self._names: set[str] = set()
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def hold(self, names: tuple[str, ...]) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: self._names.isdisjoint(names))
+            self._names.update(names)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._names.difference_update(names)
+                self._changed.notify_all()
+
+
 class Writer:
-    """Applies steps to one target; safe to call from many threads at once."""
+    """Applies records to one target; safe to call from many threads at once."""
 
     def __init__(self, target: SpaceStore, index: TargetIndex, journal: Journal | None) -> None:
         self.target = target
         self.index = index
         self.journal = journal
         self.stopped = threading.Event()
+        self._in_flight = InFlight()
 
-    def apply(self, step: Step) -> MigrationItem | None:
-        """The item's outcome; None if the run stopped before this step was started."""
+    def apply(self, record: Record) -> Record | None:
+        """The record, advanced; None if the run stopped before it was started."""
         if self.stopped.is_set():
             return None
-        if step.reconciled:
-            self._record(step, State.DONE)
-            return step.item(Outcome.CREATED)
-        if not step.writes:
-            if step.record is not None:
-                self._record(step, step.record)
-            outcome = Outcome.FAILED if step.action is Action.FAIL else Outcome.SKIPPED
-            return step.item(outcome)
+        if not record.writes:
+            self._save(record)
+            return record
         try:
-            return self._write(step)
+            if record.action is Action.UPDATE:
+                return self._write(record)
+            with self._in_flight.hold(self.index.names(record.target_name or "")):
+                if record.preexisting is None:  # first sent now: what bears the name already
+                    record.preexisting = self.index.holding(record.target_name or "")
+                return self._write(record)
         except Stop:
             self.stopped.set()
             raise
 
-    def _write(self, step: Step) -> MigrationItem:
+    def _write(self, record: Record) -> Record:
         for _ in range(ATTEMPTS):
-            self._record(step, State.SENT)
+            self._save(record.advance(State.SENT))
             try:
-                space = self._send(step)
+                space = self._send(record)
             except (ProviderUnavailable, ProtocolError) as exc:
                 # The write may have been applied: a dropped connection, a 5xx from a
                 # proxy after the provider committed, a 2xx whose body was unreadable.
-                self._record(step, State.UNKNOWN, error=str(exc))
-                if step.action is Action.UPDATE:
+                self._save(record.advance(State.UNKNOWN, error=str(exc)))
+                if record.action is Action.UPDATE:
                     continue  # sending the same changes again is harmless
-                found = self._look_up(step, exc)
-                if isinstance(found, MigrationItem):
-                    return found
-                if found is not None:
-                    return self._done(step, found, reason=RECONCILED.format(error=exc))
-                continue
+                try:
+                    found = self._look_up(record, exc)
+                except _Unresolved:
+                    return record
+                if found is None:
+                    continue
+                return self._done(record, found, reason=RECONCILED.format(error=exc))
             except (AuthenticationError, PermissionDenied) as exc:
-                self._record(step, State.FAILED, error=str(exc))
-                if isinstance(exc, PermissionDenied) and step.action is Action.UPDATE:
-                    return step.item(Outcome.FAILED, error=str(exc))  # may concern this space only
+                self._save(record.advance(State.FAILED, error=str(exc)))
+                record.outcome = Outcome.FAILED
+                if isinstance(exc, PermissionDenied) and record.action is Action.UPDATE:
+                    return record  # may concern this space only
                 raise Stop(exc) from None
             except RateLimited as exc:
-                self._record(step, State.FAILED, error=str(exc))  # refused before any work: not applied
+                # refused before any work: not applied
+                self._save(record.advance(State.FAILED, error=str(exc)))
+                record.outcome = Outcome.FAILED
                 raise Stop(exc) from None
             except SpacekitError as exc:
-                return self._refused(step, exc)
-            return self._done(step, space)
-        message = f"the outcome stayed unknown after {ATTEMPTS} attempts; the next run looks again first"
-        return step.item(Outcome.FAILED, error=message)
+                return self._refused(record, exc)
+            return self._done(record, space)
+        record.outcome = Outcome.FAILED
+        record.error = f"the outcome stayed unknown after {ATTEMPTS} attempts; the next run looks again first"
+        return record
 
-    def _refused(self, step: Step, error: SpacekitError) -> MigrationItem:
+    def _refused(self, record: Record, error: SpacekitError) -> Record:
         """A failure the target answered; a create is looked for first, in case it lied."""
         sent = getattr(error, "status", None) is not None  # None: refused here, before any request
-        if sent and step.action is not Action.UPDATE:
-            found = self._look_up(step, error)
-            if isinstance(found, MigrationItem):
-                return found  # left unresolved: the next run looks again
+        if sent and record.action is not Action.UPDATE:
+            try:
+                found = self._look_up(record, error)
+            except _Unresolved:
+                return record  # left unresolved: the next run looks again
             if found is not None:
-                return self._done(step, found, reason=REFUSED.format(error=error))
-        self._record(step, State.FAILED, error=str(error))
-        return step.item(Outcome.FAILED, error=str(error))
+                return self._done(record, found, reason=REFUSED.format(error=error))
+        self._save(record.advance(State.FAILED, error=str(error)))
+        record.outcome = Outcome.FAILED
+        return record
 
-    def _done(self, step: Step, space: Space, *, reason: str | None = None) -> MigrationItem:
+    def _done(self, record: Record, space: Space, *, reason: str | None = None) -> Record:
         self.index.claim(space.id)
-        self.index.add(Known(space.id, space.name, space.description))
-        self._record(step, State.DONE, target_id=space.id, target_name=space.name)
-        outcome = Outcome.UPDATED if step.action is Action.UPDATE else Outcome.CREATED
-        if reason is None and space.name != step.target_name:
+        record.target_id, record.stored_name = space.id, space.name
+        if reason is None and space.name != record.target_name:
             reason = f"the target stored the name as {space.name!r}"
-        return step.item(outcome, target_id=space.id, target_name=space.name, reason=reason)
+        self._save(record.advance(State.DONE, reason=reason))
+        record.outcome = Outcome.UPDATED if record.action is Action.UPDATE else Outcome.CREATED
+        return record
 
-    def _send(self, step: Step) -> Space:
-        if step.action is Action.UPDATE:
-            assert step.target_id is not None
-            if not step.changes:
-                return self.target.get(step.target_id)
-            return self.target.update(step.target_id, **step.changes)
-        assert step.target_name is not None
-        return self.target.create(step.target_name, step.description, **step.options)
+    def _send(self, record: Record) -> Space:
+        if record.action is Action.UPDATE:
+            assert record.target_id is not None
+            if not record.changes:
+                return self.target.get(record.target_id)
+            return self.target.update(record.target_id, **record.changes)
+        assert record.target_name is not None
+        return self.target.create(record.target_name, record.target_description, **record.options)
 
-    def _look_up(self, step: Step, error: SpacekitError) -> Space | MigrationItem | None:
-        """The space a create of uncertain outcome made, if it is on the target.
-
-        The name was free when the step was planned, so a space of that name (or of
-        one like it: the target may strip or cut names) that the index does not know
-        and that no other step of this run is creating is this write's.
-        """
-        assert step.target_name is not None
-        wanted = step.target_name
+    def _look_up(self, record: Record, error: SpacekitError) -> Space | None:
+        """The space a create of uncertain outcome made, if it is on the target (see
+        ``TargetIndex.adoptable``), else None; ``_Unresolved`` if looking failed (the
+        record is then left unresolved, failed for this run)."""
+        assert record.target_name is not None
+        names = self.index.names(record.target_name)
+        query = min(names, key=len) if all(min(names, key=len) in n for n in names) else None
         try:
-            fresh = [s for s in self.target.list(query=stem(wanted)) if not self.index.has_id(s.id)]
+            listed = {s.id: s for s in self.target.list(query=query) if s.name in names}
         except SpacekitError as exc:
             message = (
                 f"the outcome is uncertain ({error}) and looking it up failed ({exc}); "
                 "the next run looks again before writing"
             )
-            self._record(step, State.UNKNOWN, error=message)
-            return step.item(Outcome.FAILED, error=message)
-        exact = [space for space in fresh if space.name == wanted]
-        alike = [s for s in fresh if resembles(wanted, s.name) and not self.index.reserved(s.name)]
-        return next(iter(exact + alike), None)
+            self._save(record.advance(State.UNKNOWN, error=message))
+            record.outcome = Outcome.FAILED
+            raise _Unresolved from None
+        found = self.index.adoptable(
+            record.target_name, record.preexisting or (), ((i, s.name) for i, s in listed.items())
+        )
+        return None if found is None else listed[found]
 
-    def _record(
-        self,
-        step: Step,
-        state: State,
-        *,
-        target_id: str | None = None,
-        target_name: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        if self.journal is not None:
-            entry = step.entry(state, target_id=target_id, error=error)
-            if target_name is not None:
-                entry = attrs.evolve(entry, target_name=target_name)
-            self.journal.record(entry)
+    def _save(self, record: Record) -> None:
+        if self.journal is not None and record.journaled:
+            self.journal.record(record)

@@ -6,14 +6,19 @@ Exit codes, as in the rest of the command line::
     0   every selected space is migrated (or, for verify, matches)
     1   some items failed (or, for verify, something is missing or differs)
     2   usage or configuration: a bad option, an unknown store, a journal for
-        another pair of stores, a policy the target cannot perform
+        another pair of stores, a policy the target cannot perform, a store
+        migrated onto itself, ``--select`` matching no source space, another
+        migration into the same target running on this machine
     3   not found
     4   authentication or permission: the run stopped at once, nothing more written
     5   any other provider failure that stopped the run (the source listing failed
         for good, the target rate-limits beyond the store's deadline)
     130 interrupted (Ctrl-C); every write sent is journaled, so the same command resumes
 
-A progress bar is drawn on stderr when it is a terminal, never with ``--json``.
+The result leads with a summary (counts per outcome, the fields the target cannot
+hold); per-space lines follow only for failures and conflicts, or for every space
+with ``--verbose``. A progress bar is drawn on stderr when it is a terminal, never
+with ``--json``.
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from .._errors import ProviderError, SpacekitError
-from .._exitcodes import INTERRUPTED, OK, PARTIAL, exit_code
+from .._exitcodes import INTERRUPTED, OK, PARTIAL, USAGE, exit_code
 from ._plan import POLICIES
-from ._report import MigrationItem, MigrationReport, Outcome, VerifyReport
+from ._record import Outcome
+from ._report import MigrationItem, MigrationReport, VerifyReport
 from ._run import migrate as run_migration
 from ._verify import verify as run_verify
 
@@ -90,28 +96,39 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _show_migration(report: MigrationReport) -> None:
-    console = _console()
-    rows = report.items if report.dry_run else report.failed
+def _noteworthy(item: MigrationItem) -> bool:
+    """A failure, a conflict, a vanished space or a renamed one: shown without --verbose."""
+    renamed = item.target_name is not None and item.target_name != item.source_name
+    conflict = item.action.value in ("rename", "update", "fail") or (
+        item.outcome is Outcome.SKIPPED and "already exists" in (item.reason or "")
+    )
+    return item.outcome in (Outcome.FAILED, Outcome.VANISHED) or conflict or renamed
+
+
+def _show_migration(report: MigrationReport, verbose: bool) -> None:
+    click.echo(report.summary())
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if verbose:
+        for note in report.notes:
+            click.echo(f"Note: {note}")
+    rows = [item for item in report.items if verbose or _noteworthy(item)]
     if rows:
-        table = Table(
-            "action", "source", "target", "lost fields", "note", title="plan" if report.dry_run else "failed"
-        )
+        title = "plan" if report.dry_run else ("spaces" if verbose else "failures and conflicts")
+        table = Table("action", "outcome", "source", "target", "lost fields", "note", title=title)
         for item in rows:
             target = item.target_name or ""
-            if item.target_id and not report.dry_run:
+            if item.target_id:
                 target += f" ({item.target_id})"
             table.add_row(
                 item.action.value,
+                item.outcome.value,
                 f"{item.source_name} ({item.source_id})",
                 target,
                 ", ".join(item.lost),
                 item.error or item.reason or "",
             )
-        console.print(table)
-    for warning in report.warnings:
-        click.echo(f"Warning: {warning}", err=True)
-    click.echo(report.summary())
+        _console().print(table)
     if report.failed and report.journal and not report.dry_run:
         click.echo(f"Some items failed; fix the cause, then {_RESUME_HINT} (journal {report.journal}).")
 
@@ -153,6 +170,7 @@ def _show_verify(report: VerifyReport) -> None:
     help="migrate only spaces with this name or matching this glob (repeatable)",
 )
 @click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
+@click.option("--verbose", "-v", is_flag=True, help="a line for every space, not only failures and conflicts")
 def migrate(
     source: str,
     target: str,
@@ -162,8 +180,13 @@ def migrate(
     concurrency: int,
     select: Sequence[str],
     as_json: bool,
+    verbose: bool,
 ) -> None:
-    """Copy the spaces of SOURCE to TARGET (store or provider names). Nothing is deleted."""
+    """Copy the spaces of SOURCE to TARGET (store or provider names). Nothing is deleted.
+
+    One migration into a target runs at a time on this machine; runs started on
+    other machines into the same target are not detected.
+    """
     with _errors_to_exit(journal), _progress(not as_json and not dry_run) as progress:
         report = run_migration(
             source,
@@ -175,10 +198,14 @@ def migrate(
             select=list(select) or None,
             progress=progress,
         )
+    if select and not report.items:
+        patterns = ", ".join(repr(p) for p in select)
+        click.echo(f"Error: --select {patterns} matched no space of {source}; nothing was done", err=True)
+        raise click.exceptions.Exit(USAGE)
     if as_json:
         _print_json(report.to_dict())
     else:
-        _show_migration(report)
+        _show_migration(report, verbose)
     raise click.exceptions.Exit(OK if report.ok else PARTIAL)
 
 

@@ -1,44 +1,45 @@
-"""The migration journal: a SQLite file recording every write before it is sent and
-after it is answered, so that an interrupted run resumes without duplicates.
+"""The migration journal: a SQLite file persisting each source space's ``Record``,
+written before every write is sent and after it is answered, so that an interrupted
+run resumes without duplicates.
 
-One row per source space holds the action, the intended target name and
-description, the target id once known, and a state:
-
-- ``sent``: recorded just before the write left; if a run stops here the outcome is
-  unknown, and the next run looks the space up on the target before writing again;
-- ``unknown``: the write was answered by a dropped connection (``maybe_applied``);
-- ``done``, ``failed``, ``skipped``, ``excluded``: answered, or decided without a write.
+One row per source space holds the record (see ``_record``): the action, the state,
+the intended target name and description, the target id and the name the target
+stored once known, and the ids that already bore the intended name when the write
+was first sent (a later run never takes one of them for this write's result).
 
 The file also holds the identities of source and target (provider, location, store
-name; never a secret) and refuses a run against another pair. It is in WAL mode
-with ``synchronous=NORMAL``: a committed record survives the process being killed
-(SIGKILL, a crash), though not necessarily the machine losing power. It is opened
-with an exclusive lock, so two runs never share one journal. A wrong file is refused
-untouched, as ``_sqlitefile`` does for every spacekit file, and every sqlite3
-exception becomes a ``ConfigError`` naming the file.
+name; never a secret) and refuses a run against another pair. While a run holds it,
+it is in WAL mode with ``synchronous=NORMAL`` and an exclusive lock: a committed
+record survives the process being killed (SIGKILL, a crash), and two runs never
+share one journal. Closing it checkpoints and returns it to a single file, so that
+no ``-wal`` or ``-shm`` file is left beside it after a clean exit. A dry run reads a
+copy (``Journal.open(..., read_only=True)``): the file and its directory are left
+byte for byte as they were. A wrong file is refused untouched, as ``_sqlitefile``
+does for every spacekit file, and every sqlite3 exception becomes a ``ConfigError``
+naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-import attrs
-
 from .._errors import ConfigError
 from .._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, primary_code, use_wal
-from ._report import Action, Identity
+from ._record import Action, Record, State
+from ._report import Identity
 
 APPLICATION_ID: Final = 0x53504B4A  # "SPKJ": a spacekit migration journal
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 BUSY_TIMEOUT: Final = 0.5
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,9 +53,15 @@ CREATE TABLE IF NOT EXISTS items (
     target_description TEXT,
     target_id TEXT,
     error TEXT,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    stored_name TEXT,
+    preexisting TEXT,
+    lost TEXT,
+    reason TEXT
 );
 """
+#: columns added since schema version 1, added to an older journal when it is claimed
+_ADDED: Final = ("stored_name", "preexisting", "lost", "reason")
 _COLUMNS: Final = (
     "source_id",
     "source_name",
@@ -65,6 +72,10 @@ _COLUMNS: Final = (
     "target_description",
     "target_id",
     "error",
+    "stored_name",
+    "preexisting",
+    "lost",
+    "reason",
 )
 _FILE: Final = FileKind(
     label="spacekit migration journal",
@@ -75,70 +86,66 @@ _FILE: Final = FileKind(
 )
 
 
-class State(enum.StrEnum):
-    SENT = "sent"
-    UNKNOWN = "unknown"
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    EXCLUDED = "excluded"
-
-
-#: states whose write may or may not have reached the target
-UNRESOLVED: Final = frozenset({State.SENT, State.UNKNOWN})
-
-
-@attrs.frozen
-class Entry:
-    """One source space's row."""
-
-    source_id: str
-    source_name: str
-    source_description: str | None
-    action: Action
-    state: State
-    target_name: str | None = None
-    target_description: str | None = None
-    target_id: str | None = None
-    error: str | None = None
-
-    def to(self, state: State, *, target_id: str | None = None, error: str | None = None) -> Entry:
-        return attrs.evolve(self, state=state, target_id=target_id or self.target_id, error=error)
-
-
 class Journal:
     """One open journal file; safe to use from several threads."""
 
-    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: str, copy: str | None = None) -> None:
         self._connection = connection
         self._lock = threading.Lock()
+        self._copy = copy  # the folder of the copy a read-only journal is read from
         self.path = path
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, create: bool) -> Journal:
-        """Open the journal at ``path``; a missing file is created only if ``create``."""
+    def open(cls, path: str | os.PathLike[str], *, create: bool, read_only: bool = False) -> Journal:
+        """Open the journal at ``path``; a missing file is created only if ``create``.
+
+        ``read_only`` reads a copy of the file (and of its ``-wal``, if a killed run
+        left one) made in a temporary folder: nothing beside the journal is created,
+        changed or locked, and the records of a killed run are still seen.
+        """
         text = os.path.abspath(os.fspath(path))
         exists = os.path.exists(text)
         if not exists and not create:
             raise ConfigError(f"no migration journal at {text}")
-        uri = f"{Path(text).as_uri()}?mode={'rwc' if create else 'rw'}"
+        copy = None
         with _translated(text):
-            check_existing(text, _FILE, timeout=BUSY_TIMEOUT)
+            where = text
+            if read_only:  # even a read-only look may leave a -shm file: look at a copy
+                copy, where = _copied(text)
+            try:
+                check_existing(where, _FILE, timeout=BUSY_TIMEOUT)
+            except ConfigError as exc:
+                if copy is not None:
+                    shutil.rmtree(copy, ignore_errors=True)
+                raise ConfigError(str(exc).replace(where, text)) from None
+            uri = f"{Path(where).as_uri()}?mode={'rwc' if create else 'rw'}"
             connection = sqlite3.connect(
                 uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
             )
-        journal = cls(connection, text)
+        journal = cls(connection, text, copy)
         try:
             with journal._session() as db:
                 _prepare(db, text)
         except BaseException:
-            connection.close()
+            journal._discard()
             raise
         return journal
 
     def close(self) -> None:
+        """Close, leaving one file: the WAL is checkpointed into it and removed."""
         with self._lock, _translated(self.path):
-            self._connection.close()
+            try:
+                if self._copy is None:
+                    self._connection.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                self._connection.close()
+                if self._copy is not None:
+                    shutil.rmtree(self._copy, ignore_errors=True)
+
+    def _discard(self) -> None:
+        self._connection.close()
+        if self._copy is not None:
+            shutil.rmtree(self._copy, ignore_errors=True)
 
     def __enter__(self) -> Journal:
         return self
@@ -179,23 +186,23 @@ class Journal:
 
     # -- items ----------------------------------------------------------------------
 
-    def get(self, source_id: str) -> Entry | None:
+    def get(self, source_id: str) -> Record | None:
         with self._session() as db:
             row = db.execute("SELECT * FROM items WHERE source_id = ?", [source_id]).fetchone()
-        return _entry(row) if row else None
+        return _record(row) if row else None
 
-    def record(self, entry: Entry) -> None:
-        """Write one row, committed before this returns."""
-        values = [getattr(entry, column) for column in _COLUMNS]
+    def record(self, record: Record) -> None:
+        """Write one record's row, committed before this returns."""
+        values = [_column(getattr(record, column)) for column in _COLUMNS]
         stamp = datetime.now(UTC).isoformat()
         placeholders = ", ".join("?" * (len(_COLUMNS) + 1))
         with self._session() as db:
             db.execute(
                 f"INSERT OR REPLACE INTO items ({', '.join(_COLUMNS)}, updated_at) VALUES ({placeholders})",
-                [*(str(v) if isinstance(v, enum.Enum) else v for v in values), stamp],
+                [*values, stamp],
             )
 
-    def entries(self) -> Iterator[Entry]:
+    def records(self) -> Iterator[Record]:
         """Every row, in pages, so that a large journal is not read at once."""
         after = ""
         while True:
@@ -203,18 +210,19 @@ class Journal:
                 rows = db.execute(
                     "SELECT * FROM items WHERE source_id > ? ORDER BY source_id LIMIT 500", [after]
                 ).fetchall()
-            yield from (_entry(row) for row in rows)
+            yield from (_record(row) for row in rows)
             if len(rows) < 500:
                 return
             after = rows[-1]["source_id"]
 
-    def claimed(self) -> set[str]:
-        """Target ids that some source space already maps to."""
+    def claimed(self) -> Iterator[str]:
+        """Target ids that some source space already maps to (done, or paired by a skip)."""
         with self._session() as db:
             rows = db.execute(
-                "SELECT target_id FROM items WHERE target_id IS NOT NULL AND state = ?", [State.DONE.value]
+                "SELECT target_id FROM items WHERE target_id IS NOT NULL AND state IN (?, ?)",
+                [State.DONE.value, State.SKIPPED.value],
             ).fetchall()
-        return {row[0] for row in rows}
+        return (row[0] for row in rows)
 
     @contextlib.contextmanager
     def _session(self) -> Iterator[sqlite3.Connection]:
@@ -222,10 +230,47 @@ class Journal:
             yield self._connection
 
 
-def _entry(row: sqlite3.Row) -> Entry:
+def _column(value: Any) -> Any:
+    if isinstance(value, str) or value is None:
+        return value
+    if isinstance(value, tuple):
+        return json.dumps(list(value), ensure_ascii=False)
+    return str(value)  # an enum
+
+
+def _record(row: sqlite3.Row) -> Record:
     data = dict(row)
-    data.pop("updated_at")
-    return Entry(**{**data, "action": Action(data["action"]), "state": State(data["state"])})
+    preexisting = data.get("preexisting")
+    lost = data.get("lost")
+    return Record(
+        source_id=data["source_id"],
+        source_name=data["source_name"],
+        source_description=data["source_description"],
+        action=Action(data["action"]),
+        state=State(data["state"]),
+        target_name=data["target_name"],
+        target_description=data["target_description"],
+        target_id=data["target_id"],
+        stored_name=data.get("stored_name"),
+        preexisting=None if preexisting is None else tuple(json.loads(preexisting)),
+        lost=() if lost is None else tuple(json.loads(lost)),
+        reason=data.get("reason"),
+        error=data["error"],
+    )
+
+
+def _copied(path: str) -> tuple[str, str]:
+    """A private copy of the journal (and its WAL) to read: (its folder, its path)."""
+    folder = tempfile.mkdtemp(prefix="spacekit-journal-")
+    copy = os.path.join(folder, "journal.db")
+    try:
+        shutil.copyfile(path, copy)
+        if os.path.exists(path + "-wal"):
+            shutil.copyfile(path + "-wal", copy + "-wal")
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ConfigError(f"cannot read the journal {path}: {exc.strerror}") from None
+    return folder, copy
 
 
 def _same(who: Identity, recorded: dict[str, Any]) -> bool:
@@ -262,6 +307,10 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
     use_wal(db, BUSY_TIMEOUT)
     db.execute("PRAGMA synchronous = NORMAL")
     claim(db, path, _FILE)
+    have = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+    for column in _ADDED:
+        if column not in have:  # a journal written by schema version 1
+            db.execute(f"ALTER TABLE items ADD COLUMN {column} TEXT")
 
 
 @contextlib.contextmanager

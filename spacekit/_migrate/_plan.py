@@ -1,36 +1,39 @@
 """The plan: what happens to each source space on the target, decided before any write.
 
 ``check_run`` refuses, before any request, a run the stores cannot perform (a policy
-the target lacks the capability for). ``TargetIndex`` holds what the target has,
-by name (listed once per run, names and ids only). ``Planner.plan`` turns one
-source space, with its journal row if any, into a ``Step``: create, rename, update,
-skip or fail, with the fields the target cannot hold. Planning runs in one thread,
-in source order, so names are reserved deterministically ("Name (2)", "Name (3)").
+the target lacks the capability for, a store migrated onto itself). ``TargetIndex``
+holds what the target had when the run began, by name (names and ids only), and
+what this run has claimed since. ``Planner.plan`` turns one source space, with its
+journal record if any, into a ``Record``: create, rename, update, skip or fail,
+with the fields the target cannot hold. Planning runs in one thread, in source
+order, so names are reserved deterministically ("Name (2)", "Name (3)").
+
+Identity is decided by one rule (``TargetIndex.adoptable``): a target space is taken
+for the result of a write whose answer was lost only if it bears exactly the
+intended name, or the form the target declares it stores that name in
+(``SpaceStore.stored_name``), was not among the spaces bearing it when the write
+was first sent (``Record.preexisting``), and is not already claimed by another
+source space. Nothing is matched by resemblance.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, Final
-
-import attrs
 
 from .._errors import Unsupported, ValidationError
 from .._model import Capability, Space, SpaceKind
 from .._store import SpaceStore
 from .._validate import MAX_NAME
-from ._journal import UNRESOLVED, Entry, Journal, State
-from ._report import Action, MigrationItem, Outcome
+from ._journal import Journal
+from ._record import CREATES, UNRESOLVED, Action, Outcome, Record, State
+from ._report import Identity
 
 POLICIES: Final = ("skip", "update", "rename", "fail")
-#: actions that create a target space
-WRITTEN: Final = frozenset({Action.CREATE, Action.RENAME})
 #: Space fields a migration carries beyond the name, where the target keeps them
 CARRIED: Final = ("description", "kind", "owner", "admins", "subspaces", "image_url")
-#: a target may cut names; one cut to fewer characters than this is not recognised
-STEM: Final = 32
 
 Select = str | Iterable[str] | Callable[[Space], bool] | None
 Transform = Callable[[Space], Space | None]
@@ -56,15 +59,34 @@ def check_run(source: SpaceStore, target: SpaceStore, on_conflict: str, concurre
         )
 
 
-def store_warnings(source: SpaceStore, target: SpaceStore) -> tuple[str, ...]:
-    """What is lost whatever the spaces hold."""
-    if Capability.TOKENS in source.capabilities:
-        where = "" if Capability.TOKENS in target.capabilities else f"; the {target.provider} store has none"
+def store_notes(source: SpaceStore, target: SpaceStore) -> tuple[str, ...]:
+    """What a migration never carries, whatever the spaces hold (shown on request)."""
+    if Capability.TOKENS in source.capabilities and Capability.TOKENS not in target.capabilities:
         return (
-            f"tokens: {source.provider} space tokens are secrets bound to {source.provider} and are "
-            f"not copied{where}",
+            f"space tokens: {source.provider} tokens are secrets bound to {source.provider}; "
+            f"any the spaces have are not copied (the {target.provider} store has none)",
         )
     return ()
+
+
+def check_distinct(source: SpaceStore, src: Identity, target: SpaceStore, dst: Identity) -> None:
+    """Refuse, before any request, a store migrated onto itself."""
+    same = source is target or (src.name is not None and src.name == dst.name)
+    if not same and source.provider == target.provider and source.location == target.location:
+        if source.provider == "local":
+            same = source.location != ":memory:"
+        else:  # one remote account: the same URL and the same credentials
+            same = _credentials(source) == _credentials(target) != ()
+    if same:
+        raise ValidationError(
+            f"the source and the target are the same store ({src}); a store cannot be migrated onto itself"
+        )
+
+
+def _credentials(store: SpaceStore) -> tuple[str, ...]:
+    provider = getattr(store, "_provider", None)
+    secrets = getattr(provider, "secrets", None)
+    return tuple(sorted(secrets())) if callable(secrets) else ()
 
 
 def patterns(select: Select) -> list[str] | None:
@@ -95,22 +117,6 @@ def matches(select: list[str] | None, name: str) -> bool:
     return select is None or any(name == n or fnmatch.fnmatchcase(name, n) for n in select)
 
 
-def resembles(wanted: str, got: str) -> bool:
-    """Whether ``got`` is ``wanted`` as a target may store it: with surrounding or repeated
-    whitespace removed, the case changed, or cut after at least ``STEM`` characters."""
-    want, have = _normal(wanted), _normal(got)
-    return have == want or (len(have) >= STEM and want.startswith(have))
-
-
-def stem(name: str) -> str:
-    """A query that finds ``name`` however a target rewrote it (see ``resembles``)."""
-    return name.strip()[:STEM].split("  ")[0]
-
-
-def _normal(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
 def lost_fields(space: Space, target: SpaceStore, *, updating: bool = False) -> tuple[str, ...]:
     """The fields with a value in ``space`` that the target will not hold."""
     kept = {"description"} & target.writable_fields if updating else target.writable_fields
@@ -133,66 +139,102 @@ def create_arguments(space: Space, target: SpaceStore) -> tuple[str | None, dict
     return description, options
 
 
-@attrs.frozen
-class Known:
-    """A target space as the index holds it."""
+class Fingerprints:
+    """A set of strings kept as 64-bit hashes: a few dozen bytes each, whatever their
+    length. Two strings sharing a hash (about one chance in 10^10 for a million) would
+    count as one; this holds what a run has seen or claimed, not what it writes."""
 
-    id: str
-    name: str
-    description: str | None = None
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._hashes = {hash(value) for value in values}
+
+    def add(self, value: str) -> None:
+        self._hashes.add(hash(value))
+
+    def __contains__(self, value: object) -> bool:
+        return hash(value) in self._hashes
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def without(self, other: Fingerprints) -> Fingerprints:
+        """The hashes here and not in ``other``."""
+        rest = Fingerprints()
+        rest._hashes = self._hashes - other._hashes
+        return rest
+
+    def matching(self, values: Iterable[str]) -> frozenset[str]:
+        """Those of ``values`` that are here."""
+        return frozenset(value for value in values if hash(value) in self._hashes)
 
 
 class TargetIndex:
-    """The target's spaces by name, with the names this run has reserved and the ids
-    already mapped to a source space. Thread-safe."""
+    """The target's spaces when the run began, by name; the names this run reserved
+    and the target ids mapped to a source space (by this run or, per the journal, an
+    earlier one). Thread-safe."""
 
-    def __init__(self, claimed: Iterable[str] = ()) -> None:
-        self._by_name: dict[str, list[Known]] = {}
-        self._ids: set[str] = set()
-        self._reserved: set[str] = set()
-        self._claimed = set(claimed)
+    def __init__(self, target: SpaceStore, claimed: Iterable[str] = ()) -> None:
+        self.target = target
+        self._by_name: dict[str, list[str]] = {}
+        self._known = Fingerprints()  # every id listed at the start
+        self._reserved = Fingerprints()  # names this run creates
+        self._claimed = Fingerprints(claimed)
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, target: SpaceStore, claimed: Iterable[str] = ()) -> TargetIndex:
-        index = cls(claimed)
+        index = cls(target, claimed)
         for space in target.list():
-            index.add(Known(space.id, space.name, space.description))
+            index._by_name.setdefault(space.name, []).append(space.id)
+            index._known.add(space.id)
         return index
 
-    def add(self, known: Known) -> None:
-        with self._lock:
-            if known.id not in self._ids:
-                self._by_name.setdefault(known.name, []).append(known)
-                self._ids.add(known.id)
+    def names(self, name: str) -> tuple[str, ...]:
+        """The name, and the form the target stores it in if that differs."""
+        stored = self.target.stored_name(name)
+        return (name,) if stored == name else (name, stored)
 
-    def has_id(self, target_id: str) -> bool:
-        with self._lock:
-            return target_id in self._ids
+    def present(self, target_id: str) -> bool:
+        """Whether the space was on the target when the run began."""
+        return target_id in self._known
 
-    def unclaimed(self, name: str) -> Known | None:
-        """A space of this name that no source space maps to: a conflict for a new one."""
+    def holding(self, name: str) -> tuple[str, ...]:
+        """The ids that bore ``name`` (or its stored form) when the run began."""
         with self._lock:
-            return next((k for k in self._by_name.get(name, ()) if k.id not in self._claimed), None)
+            return tuple(i for n in self.names(name) for i in self._by_name.get(n, ()))
 
-    def resembling(self, name: str) -> Known | None:
-        """An unclaimed space of this name or, failing that, of a name like it (``resembles``)."""
-        exact = self.unclaimed(name)
-        if exact is not None:
-            return exact
+    def held_name(self, target_id: str, name: str) -> str:
+        """Which of ``name`` and its stored form the space ``target_id`` bore at the start."""
         with self._lock:
-            alike = (k for known in self._by_name.values() for k in known if resembles(name, k.name))
-            return next(
-                (k for k in alike if k.id not in self._claimed and k.name not in self._reserved), None
-            )
+            return next((n for n in self.names(name) if target_id in self._by_name.get(n, ())), name)
+
+    def unclaimed(self, name: str) -> str | None:
+        """A space bearing ``name`` (or its stored form) that no source space maps to:
+        a conflict for a new one."""
+        return next((i for i in self.holding(name) if i not in self._claimed), None)
+
+    def adoptable(
+        self, name: str, preexisting: Iterable[str], found: Iterable[tuple[str, str]] | None = None
+    ) -> str | None:
+        """The id of a space that a write of ``name``, of lost outcome, made: bearing
+        exactly ``name`` or its stored form, absent when the write was first sent, and
+        claimed by no source space. ``found`` is a fresh look at the target, as
+        (id, name) pairs; without it, the target as it was when the run began."""
+        wanted = set(self.names(name))
+        before = set(preexisting)
+        fresh = found is not None
+        pairs = found if found is not None else [(i, n) for n in wanted for i in self._by_name.get(n, ())]
+        with self._lock:
+            for target_id, held in pairs:
+                if held not in wanted or target_id in before or target_id in self._claimed:
+                    continue
+                if fresh and target_id in self._known:  # listed before this run wrote anything
+                    continue
+                return target_id
+        return None
 
     def taken(self, name: str) -> bool:
         with self._lock:
             return name in self._by_name or name in self._reserved
-
-    def reserved(self, name: str) -> bool:
-        with self._lock:
-            return name in self._reserved
 
     def reserve(self, name: str) -> None:
         with self._lock:
@@ -201,6 +243,10 @@ class TargetIndex:
     def claim(self, target_id: str) -> None:
         with self._lock:
             self._claimed.add(target_id)
+
+    def claimed(self, target_id: str) -> bool:
+        with self._lock:
+            return target_id in self._claimed
 
     def free_name(self, name: str) -> str:
         """ "Name (2)", "Name (3)"...: the first not taken, the name cut to fit the limit."""
@@ -213,64 +259,6 @@ class TargetIndex:
 def _numbered(name: str, number: int) -> str:
     suffix = f" ({number})"
     return name[: MAX_NAME - len(suffix)] + suffix
-
-
-@attrs.frozen
-class Step:
-    """One planned item: what to do, and what to record, for one source space."""
-
-    source: Space
-    action: Action
-    target_name: str | None = None
-    description: str | None = None
-    options: Mapping[str, Any] = attrs.field(factory=dict)
-    changes: Mapping[str, Any] = attrs.field(factory=dict)  # for an update
-    target_id: str | None = None
-    lost: tuple[str, ...] = ()
-    reason: str | None = None
-    error: str | None = None
-    #: the target space was found after an earlier write of unknown outcome: nothing to write
-    reconciled: bool = False
-    #: what to journal for a step decided without a write (None: nothing new to record)
-    record: State | None = None
-
-    @property
-    def writes(self) -> bool:
-        return self.action in (Action.CREATE, Action.RENAME, Action.UPDATE) and not self.reconciled
-
-    def entry(self, state: State, *, target_id: str | None = None, error: str | None = None) -> Entry:
-        return Entry(
-            source_id=self.source.id,
-            source_name=self.source.name,
-            source_description=self.source.description,
-            action=self.action,
-            state=state,
-            target_name=self.target_name,
-            target_description=self.description,
-            target_id=target_id or self.target_id,
-            error=error,
-        )
-
-    def item(
-        self,
-        outcome: Outcome,
-        *,
-        target_id: str | None = None,
-        target_name: str | None = None,
-        error: str | None = None,
-        reason: str | None = None,
-    ) -> MigrationItem:
-        return MigrationItem(
-            source_id=self.source.id,
-            source_name=self.source.name,
-            action=self.action,
-            outcome=outcome,
-            target_id=target_id or self.target_id,
-            target_name=target_name or self.target_name,
-            lost=self.lost,
-            reason=reason or self.reason,
-            error=error or self.error,
-        )
 
 
 class Planner:
@@ -291,113 +279,108 @@ class Planner:
         self.journal = journal
         self.transform = transform
 
-    def plan(self, source: Space) -> Step:
-        entry = self.journal.get(source.id) if self.journal else None
-        if entry is not None and entry.state is State.DONE and self._still_there(entry):
-            reason = "already migrated (journal)"
-            return Step(source, Action.SKIP, entry.target_name, target_id=entry.target_id, reason=reason)
+    def plan(self, source: Space) -> Record:
+        earlier = self.journal.get(source.id) if self.journal else None
+        if earlier is not None and earlier.state is State.DONE and self._still_there(earlier):
+            earlier.action, earlier.outcome, earlier.journaled = Action.SKIP, Outcome.SKIPPED, False
+            earlier.reason, earlier.error = "already migrated (journal)", None
+            return earlier
+        record = Record(source.id, source.name, source.description)
         try:
             space = self.transform(source) if self.transform else source
         except Exception as exc:  # the caller's code: its failure is this item's failure
-            return Step(
-                source,
-                Action.FAIL,
-                error=f"transform failed: {type(exc).__name__}: {exc}",
-                record=State.FAILED,
-            )
+            return self._decided(record, Action.FAIL, error=f"transform failed: {type(exc).__name__}: {exc}")
         if space is None:
-            return Step(source, Action.SKIP, reason="left out by the transform", record=State.EXCLUDED)
+            record.outcome = Outcome.SKIPPED
+            return self._decided(record, Action.SKIP, State.EXCLUDED, reason="left out by the transform")
         if not isinstance(space, Space):
-            return Step(
-                source,
-                Action.FAIL,
-                error=f"transform returned {type(space).__name__}, not a Space",
-                record=State.FAILED,
+            return self._decided(
+                record, Action.FAIL, error=f"transform returned {type(space).__name__}, not a Space"
             )
-        if entry is not None and entry.state in UNRESOLVED:
-            return self._reconcile(source, space, entry)
-        if entry is not None and entry.state is State.FAILED and entry.action in WRITTEN:
-            # A create refused with an error may still have been applied (a proxy's
-            # 5xx after the commit, a lying 409): look before writing again.
-            found = self.index.resembling(entry.target_name or space.name)
-            if found is not None:
-                return self._found(source, space, entry.action, found)
-        step = self._fresh(source, space)
-        if entry is not None and entry.state is State.DONE:
-            gone = f"migrated earlier as {entry.target_id}, which is no longer on the target"
-            return attrs.evolve(step, reason=f"{gone}; {step.reason}" if step.reason else gone)
-        return step
+        if earlier is not None and self._unsettled(earlier):
+            return self._resume(record, space, earlier)
+        fresh = self._fresh(record, space)
+        if earlier is not None and earlier.state is State.DONE:
+            gone = f"migrated earlier as {earlier.target_id}, which is no longer on the target"
+            fresh.reason = f"{gone}; {fresh.reason}" if fresh.reason else gone
+        return fresh
 
-    def _still_there(self, entry: Entry) -> bool:
-        return entry.target_id is None or self.index.has_id(entry.target_id)
+    def _still_there(self, earlier: Record) -> bool:
+        return earlier.target_id is None or self.index.present(earlier.target_id)
 
-    def _fresh(self, source: Space, space: Space) -> Step:
+    @staticmethod
+    def _unsettled(earlier: Record) -> bool:
+        """A write that may have landed: its answer was lost, or it was refused after
+        being sent (a proxy's 5xx after the commit, a lying 409)."""
+        sent = earlier.state in UNRESOLVED or (
+            earlier.state is State.FAILED and earlier.preexisting is not None
+        )
+        return sent and earlier.action in (*CREATES, Action.UPDATE)
+
+    def _decided(
+        self,
+        record: Record,
+        action: Action,
+        state: State | None = None,
+        *,
+        target_id: str | None = None,
+        reason: str | None = None,
+        error: str | None = None,
+    ) -> Record:
+        """A record settled without a write."""
+        record.action, record.target_id, record.reason, record.error = action, target_id, reason, error
+        record.state = state or (State.FAILED if action is Action.FAIL else State.SKIPPED)
+        if record.outcome is Outcome.PLANNED:
+            record.outcome = Outcome.FAILED if action is Action.FAIL else Outcome.SKIPPED
+        return record
+
+    def _fresh(self, record: Record, space: Space) -> Record:
         existing = self.index.unclaimed(space.name)  # spaces this migration made are no conflict
         if existing is None:
-            return self._create(source, space, Action.CREATE, space.name)
+            return self._create(record, space, Action.CREATE, space.name)
         if self.on_conflict == "rename":
-            return self._create(source, space, Action.RENAME, self.index.free_name(space.name))
-        taken = f"a space named {space.name!r} already exists on the target (id {existing.id})"
+            return self._create(record, space, Action.RENAME, self.index.free_name(space.name))
+        taken = f"a space named {space.name!r} already exists on the target (id {existing})"
+        record.target_name, record.target_description = space.name, space.description
         if self.on_conflict == "update":
-            return self._update(source, space, existing, taken)
+            return self._update(record, space, existing, taken)
         if self.on_conflict == "fail":
-            return Step(
-                source, Action.FAIL, space.name, target_id=existing.id, error=taken, record=State.FAILED
-            )
-        return Step(
-            source,
-            Action.SKIP,
-            space.name,
-            space.description,
-            target_id=existing.id,
-            reason=taken,
-            record=State.SKIPPED,
-        )
+            return self._decided(record, Action.FAIL, target_id=existing, error=taken)
+        return self._decided(record, Action.SKIP, target_id=existing, reason=taken)
 
-    def _create(self, source: Space, space: Space, action: Action, name: str) -> Step:
+    def _create(self, record: Record, space: Space, action: Action, name: str) -> Record:
         self.index.reserve(name)
         description, options = create_arguments(space, self.target)
-        return Step(source, action, name, description, options, lost=lost_fields(space, self.target))
+        record.action, record.target_name = action, name
+        record.target_description, record.options = description, options
+        record.lost = lost_fields(space, self.target)
+        return record
 
-    def _update(self, source: Space, space: Space, existing: Known, reason: str | None) -> Step:
+    def _update(self, record: Record, space: Space, target_id: str, reason: str | None) -> Record:
         changes: dict[str, Any] = {}
-        if "description" in self.target.writable_fields and existing.description != space.description:
+        if "description" in self.target.writable_fields:
             changes["description"] = space.description
-        self.index.claim(existing.id)
-        return Step(
-            source,
-            Action.UPDATE,
-            space.name,
-            space.description,
-            changes=changes,
-            target_id=existing.id,
-            lost=lost_fields(space, self.target, updating=True),
-            reason=reason,
-        )
+        self.index.claim(target_id)
+        record.action, record.target_id, record.changes = Action.UPDATE, target_id, changes
+        record.target_name, record.target_description = space.name, space.description
+        record.lost = lost_fields(space, self.target, updating=True)
+        record.reason = reason
+        return record
 
-    def _reconcile(self, source: Space, space: Space, entry: Entry) -> Step:
-        """An earlier write's outcome is unknown: look on the target before writing again."""
-        name = entry.target_name or space.name
-        if entry.action is Action.UPDATE and entry.target_id is not None:
-            known = Known(entry.target_id, name, None)
-            return self._update(source, space, known, "resumed: the earlier update's outcome was unknown")
-        found = self.index.resembling(name)
-        if found is not None:
-            return self._found(source, space, entry.action, found)
-        return self._create(source, space, entry.action, name)
-
-    def _found(self, source: Space, space: Space, action: Action, found: Known) -> Step:
-        """The space an earlier write of uncertain outcome made: claimed, not written again."""
-        self.index.claim(found.id)
-        description, options = create_arguments(space, self.target)
-        return Step(
-            source,
-            action,
-            found.name,
-            description,
-            options,
-            target_id=found.id,
-            lost=lost_fields(space, self.target),
-            reconciled=True,
-            reason="found on the target after an earlier write of uncertain outcome; not written again",
-        )
+    def _resume(self, record: Record, space: Space, earlier: Record) -> Record:
+        """An earlier write may have landed: look on the target before writing again."""
+        name = earlier.target_name or space.name
+        if earlier.action is Action.UPDATE and earlier.target_id is not None:
+            return self._update(
+                record, space, earlier.target_id, "resumed: the earlier update's outcome was unknown"
+            )
+        self._create(record, space, earlier.action, name)
+        record.preexisting = earlier.preexisting  # as it was when the write was first sent
+        found = self.index.adoptable(name, earlier.preexisting or ())
+        if found is None:
+            return record  # not there: written again
+        self.index.claim(found)
+        record.target_id, record.stored_name = found, self.index.held_name(found, name)
+        record.state, record.outcome = State.DONE, Outcome.CREATED
+        record.reason = "found on the target after an earlier write of uncertain outcome; not written again"
+        return record

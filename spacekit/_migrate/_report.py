@@ -9,30 +9,15 @@ store is described by its ``Identity`` (provider, location, store name).
 from __future__ import annotations
 
 import enum
+import json
+from array import array
 from collections import Counter
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, overload
 
 import attrs
 
-
-class Action(enum.StrEnum):
-    """What the plan does with one source space."""
-
-    CREATE = "create"
-    RENAME = "rename"  # create under a free name, the wanted one being taken
-    UPDATE = "update"  # overwrite the target space of the same name
-    SKIP = "skip"
-    FAIL = "fail"  # a conflict under on_conflict="fail"
-
-
-class Outcome(enum.StrEnum):
-    """What happened: ``planned`` only in a dry run."""
-
-    PLANNED = "planned"
-    CREATED = "created"
-    UPDATED = "updated"
-    SKIPPED = "skipped"
-    FAILED = "failed"
+from ._record import Action, Outcome, Record
 
 
 @attrs.frozen
@@ -66,6 +51,21 @@ class MigrationItem:
     reason: str | None = None
     error: str | None = None
 
+    @classmethod
+    def of(cls, record: Record) -> MigrationItem:
+        """The public view of a record."""
+        return cls(
+            source_id=record.source_id,
+            source_name=record.source_name,
+            action=record.action,
+            outcome=record.outcome,
+            target_id=record.target_id,
+            target_name=record.shown_name,
+            lost=record.lost,
+            reason=record.reason,
+            error=record.error,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "source_id": self.source_id,
@@ -80,17 +80,131 @@ class MigrationItem:
         }
 
 
+_ACTIONS = tuple(Action)
+_OUTCOMES = tuple(Outcome)
+
+
+class Items(Sequence[MigrationItem]):
+    """The report's items, kept compact: one short JSON line each, decoded when read.
+
+    A migration of a million spaces keeps a few dozen bytes per space here, not a
+    Python object of a dozen fields. ``vanished`` source ids read back as ``vanished``.
+    """
+
+    def __init__(self, items: Iterable[MigrationItem] = ()) -> None:
+        self._data = bytearray()
+        self._ends = array("Q")
+        self._vanished: frozenset[str] = frozenset()
+        for item in items:
+            self.append(item)
+
+    def append(self, item: MigrationItem) -> None:
+        same = item.target_name == item.source_name
+        fields: list[Any] = [
+            item.source_id,
+            item.source_name,
+            _ACTIONS.index(item.action),
+            _OUTCOMES.index(item.outcome),
+            item.target_id,
+            0 if same else item.target_name,
+            list(item.lost),
+            item.reason,
+            item.error,
+        ]
+        while fields[-1] is None:
+            fields.pop()
+        self._data += json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+        self._ends.append(len(self._data))
+
+    def add(self, record: Record) -> MigrationItem:
+        item = MigrationItem.of(record)
+        self.append(item)
+        return item
+
+    def mark_vanished(self, source_ids: frozenset[str]) -> None:
+        self._vanished = source_ids
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    @overload
+    def __getitem__(self, index: int) -> MigrationItem: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[MigrationItem, ...]: ...
+    def __getitem__(self, index: int | slice) -> MigrationItem | tuple[MigrationItem, ...]:
+        if isinstance(index, slice):
+            return tuple(self._decode(i) for i in range(len(self))[index])
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("item index out of range")
+        return self._decode(index)
+
+    def __iter__(self) -> Iterator[MigrationItem]:
+        return (self._decode(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Items):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"<Items: {len(self)}>"
+
+    def _decode(self, index: int) -> MigrationItem:
+        start = self._ends[index - 1] if index else 0
+        fields = json.loads(self._data[start : self._ends[index]])
+        fields += [None] * (9 - len(fields))
+        sid, name, action, outcome, tid, tname, lost, reason, error = fields
+        shown = _OUTCOMES[outcome]
+        if sid in self._vanished:
+            reason = _vanished_reason(shown, tid)
+            shown = Outcome.VANISHED
+        return MigrationItem(
+            source_id=sid,
+            source_name=name,
+            action=_ACTIONS[action],
+            outcome=shown,
+            target_id=tid,
+            target_name=name if tname == 0 else tname,
+            lost=tuple(lost),
+            reason=reason,
+            error=error if shown is not Outcome.VANISHED else None,
+        )
+
+
+def _vanished_reason(outcome: Outcome, target_id: str | None) -> str:
+    gone = "deleted from the source while the run went on"
+    if outcome in (Outcome.CREATED, Outcome.UPDATED) and target_id:
+        return f"{gone}; its copy {target_id} was {outcome.value} on the target before"
+    return gone
+
+
 @attrs.frozen
 class MigrationReport:
-    """Every selected source space and what happened to it; ``ok`` when none failed."""
+    """Every selected source space and what happened to it.
+
+    ``ok`` means: every space present in the source at the end of the run is on the
+    target exactly once. Spaces deleted from the source meanwhile are ``vanished``,
+    not failures; ``complete`` is False when the source kept changing beyond the
+    listings a run makes (then ``ok`` is False too).
+    """
 
     source: Identity
     target: Identity
-    items: tuple[MigrationItem, ...]
+    items: Sequence[MigrationItem]
     dry_run: bool = False
     on_conflict: str = "skip"
     journal: str | None = None
     warnings: tuple[str, ...] = ()
+    #: remarks worth knowing that need no action (shown with --verbose)
+    notes: tuple[str, ...] = ()
+    #: how many times the source was listed (the first pass, then until nothing was new)
+    listings: int = 1
+    complete: bool = True
 
     @property
     def counts(self) -> dict[str, int]:
@@ -103,13 +217,31 @@ class MigrationReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return self.complete and not self.failed
+
+    def lost_fields(self) -> dict[str, int]:
+        """How many spaces lose each field the target cannot hold."""
+        found: Counter[str] = Counter()
+        for item in self.items:
+            if item.outcome is not Outcome.FAILED:
+                found.update(item.lost)
+        return dict(sorted(found.items()))
 
     def summary(self) -> str:
         counts = self.counts
         shown = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
-        verb = "would migrate" if self.dry_run else "migrated"
-        return f"{self.source} -> {self.target}: {verb} {len(self.items)} space(s): {shown or 'nothing'}"
+        total = len(self.items)
+        written = counts["created"] + counts["updated"]
+        if self.dry_run:
+            planned = counts["planned"]
+            head = f"would migrate {planned} of {total} space(s)" if planned else "nothing to migrate"
+        elif written:
+            head = f"migrated {written} of {total} space(s)"
+        else:
+            head = "nothing migrated"
+        lost = self.lost_fields()
+        tail = "; lost: " + ", ".join(f"{field} on {n}" for field, n in lost.items()) if lost else ""
+        return f"{self.source} -> {self.target}: {head} ({shown or 'no space'}){tail}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,8 +251,12 @@ class MigrationReport:
             "on_conflict": self.on_conflict,
             "journal": self.journal,
             "ok": self.ok,
+            "complete": self.complete,
+            "listings": self.listings,
             "counts": self.counts,
+            "lost_fields": self.lost_fields(),
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
             "items": [item.to_dict() for item in self.items],
         }
 
@@ -131,6 +267,8 @@ class Problem(enum.StrEnum):
     MISSING = "missing"  # no counterpart on the target
     DIFFERS = "differs"  # a field both stores hold differs
     DUPLICATE = "duplicate"  # more than one target space has the name
+    PREEXISTING = "preexisting"  # the journaled target existed before the run wrote it
+    CLAIMED_TWICE = "claimed_twice"  # two source spaces are journaled with one target space
     SOURCE_MISSING = "source_missing"  # journaled, but gone from the source
 
 

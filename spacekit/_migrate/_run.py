@@ -1,21 +1,33 @@
-"""``migrate``: list, plan and apply, with bounded concurrency, in one pass.
+"""``migrate``: list, plan and apply, with bounded concurrency, until nothing is left.
 
-The source is listed lazily, page by page, in this thread; each space is planned
-here (in order, so name reservations are deterministic) and handed to a pool of
-``concurrency`` worker threads that write to the target. At most twice that many
-steps wait at a time, so memory does not grow with the number of spaces: what is
-kept per space is its report item (a few short strings).
+The source is listed lazily, page by page, in this thread; each selected space is
+planned here (in order, so name reservations are deterministic) into a ``Record``
+and handed to a pool of ``concurrency`` worker threads that write to the target. At
+most twice that many records wait at a time, so memory does not grow with the
+number of spaces: what is kept per space is its report item, compactly, and a
+hash of its source id.
+
+A listing that shifts while it is read (a space deleted meanwhile moves the pages
+past another) can skip a space, and spaces may be created while the run goes on.
+So once the first listing is read, the source is listed again, and every space not
+yet accounted for is migrated in the same run; this repeats until a listing finds
+nothing new (at most ``LISTINGS`` listings). Spaces listed once but absent from the
+last listing were deleted from the source meanwhile: the report calls them
+``vanished``, not failed. ``report.ok`` then means that every space present in the
+source at the end is on the target exactly once.
 
 Why threads: migrations take the sync stores users already hold, and those are
 safe to share between threads (httpx.Client pools connections; the engine's rate
 limiter and authentication lock are thread-safe; the embedded store serializes
 on its own lock). Every worker goes through the same store object, so they all
-share its rate limiter, and a 429 ``Retry-After`` pauses every one of them.
+share its rate limiter.
 
 When the run stops (a ``Stop`` from a write, the source listing failing for good,
 Ctrl-C), it raises; every write sent is journaled, so the same call resumes. A
-failed listing first finishes the steps already planned; a ``Stop`` and Ctrl-C
-let the writes in flight finish and start no other.
+failed listing first finishes the records already planned; a ``Stop`` and Ctrl-C
+let the writes in flight finish and start no other. Only one run at a time writes
+into a target on this machine (``_lock``); a dry run takes no lock and reads a
+copy of the journal.
 """
 
 from __future__ import annotations
@@ -24,28 +36,33 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from .._errors import AuthenticationError, PermissionDenied, ProviderError, RateLimited
 from .._model import Space
 from .._store import SpaceStore
 from ._apply import Stop, Writer
 from ._journal import Journal
+from ._lock import held
 from ._plan import (
+    Fingerprints,
     Planner,
     Select,
-    Step,
     TargetIndex,
     Transform,
+    check_distinct,
     check_run,
     patterns,
     selector,
-    store_warnings,
+    store_notes,
 )
-from ._report import Identity, MigrationItem, MigrationReport, Outcome
+from ._record import Outcome, Record, State
+from ._report import Identity, Items, MigrationItem, MigrationReport
 from ._stores import StoreLike, opened
 
 Progress = Callable[[MigrationItem], None]
+#: listings of the source in one run: the first, then again until one finds nothing new
+LISTINGS: Final = 4
 
 
 def migrate(
@@ -69,15 +86,18 @@ def migrate(
     call again resumes an interrupted run without duplicates. ``select`` takes names
     or globs, or a predicate on ``Space``; ``transform`` may return a changed
     ``Space`` (``attrs.evolve``) or None to leave a space out. ``progress`` is called
-    with each finished item. A dry run lists both stores, plans, and writes nothing
-    (not even the journal). An ``AuthenticationError`` or ``PermissionDenied`` that
-    would fail every item stops the run and is raised.
+    with each finished item. A dry run lists both stores, plans, and writes nothing:
+    not to the target, not to the journal (an existing one is read from a copy). An
+    ``AuthenticationError`` or ``PermissionDenied`` that would fail every item stops
+    the run and is raised. A second run into the same target on this machine is
+    refused with a ``ConfigError`` while one is running.
     """
     choose = selector(select)
     with contextlib.ExitStack() as stack:
         src, src_id = stack.enter_context(opened(source, "source"))
         dst, dst_id = stack.enter_context(opened(target, "target"))
         check_run(src, dst, on_conflict, concurrency)
+        check_distinct(src, src_id, dst, dst_id)
         book = _journal(journal, dry_run)
         if book is not None:
             stack.enter_context(book)
@@ -85,6 +105,8 @@ def migrate(
                 book.check(src_id, dst_id)
             else:
                 book.bind(src_id, dst_id, patterns(select))
+        if not dry_run:
+            stack.enter_context(held(dst, dst_id, book.path if book else None))
         try:
             index = TargetIndex.load(dst, book.claimed() if book else ())
         except ProviderError as exc:
@@ -92,88 +114,148 @@ def migrate(
                 exc, f"listing the target ({dst_id}) failed, nothing was written: {exc.args[0]}"
             ) from None
         planner = Planner(dst, index, on_conflict=on_conflict, journal=book, transform=transform)
-        listed = _listed(src, src_id)
-        steps = (planner.plan(space) for space in listed if choose(space))
+        items = Items()
+        run = _Passes(src, src_id, choose, planner)
         if dry_run:
-            items = _planned(steps, progress)
+            _planned(run.records(), items, progress)
         else:
-            items = _apply(steps, Writer(dst, index, book), concurrency, progress)
+            _apply(run.records(), Writer(dst, index, book), concurrency, items, progress)
+        items.mark_vanished(run.vanished(items))
+        warnings = () if run.complete else (run.incomplete(),)
         return MigrationReport(
             source=src_id,
             target=dst_id,
-            items=tuple(items),
+            items=items,
             dry_run=dry_run,
             on_conflict=on_conflict,
             journal=book.path if book else None,
-            warnings=store_warnings(src, dst),
+            warnings=warnings,
+            notes=store_notes(src, dst),
+            listings=run.listings,
+            complete=run.complete,
         )
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _journal(path: str | os.PathLike[str] | None, dry_run: bool) -> Journal | None:
-    """The journal to use; a dry run only reads one that already exists."""
+    """The journal to use; a dry run only reads a copy of one that already exists."""
     if path is None or (dry_run and not os.path.exists(path)):
         return None
-    return Journal.open(path, create=not dry_run)
-
-
-def _planned(steps: Iterator[Step], progress: Progress | None) -> list[MigrationItem]:
-    items = []
-    for step in steps:
-        outcome = Outcome.PLANNED if step.writes or step.reconciled else _decided(step)
-        item = step.item(outcome)
-        items.append(item)
-        if progress:
-            progress(item)
-    return items
-
-
-def _decided(step: Step) -> Outcome:
-    return Outcome.FAILED if step.error else Outcome.SKIPPED
+    return Journal.open(path, create=not dry_run, read_only=dry_run)
 
 
 class ListingFailed(Exception):
-    """The source listing failed for good: the steps already planned are finished first."""
+    """The source listing failed for good: the records already planned are finished first."""
 
     def __init__(self, error: ProviderError) -> None:
         super().__init__(str(error))
         self.error = error
 
 
-def _listed(source: SpaceStore, who: Identity) -> Iterator[Space]:
-    count = 0
+class _Passes:
+    """The source, listed until a listing finds nothing new; planned into records."""
+
+    def __init__(
+        self, source: SpaceStore, who: Identity, choose: Callable[[Space], bool], planner: Planner
+    ) -> None:
+        self.source, self.who, self.choose, self.planner = source, who, choose, planner
+        self.seen = Fingerprints()  # every selected source id planned
+        self.present = self.seen  # the ids of the last listing
+        self.listings = 0
+        self.complete = True
+
+    def records(self) -> Iterator[Record]:
+        while self.listings < LISTINGS:
+            self.listings += 1
+            again = self.listings > 1
+            self.present = Fingerprints() if again else self.seen
+            new = 0
+            for space in self._listed():
+                if not self.choose(space):
+                    continue
+                if again:
+                    self.present.add(space.id)
+                    if space.id in self.seen:
+                        continue
+                self.seen.add(space.id)
+                new += 1
+                yield self.planner.plan(space)
+            if again and not new:
+                return
+        self.complete = False  # the last listing still found new spaces
+
+    def vanished(self, items: Items) -> frozenset[str]:
+        """The source ids planned but absent from the last listing."""
+        gone = self.seen.without(self.present)
+        if not len(gone):
+            return frozenset()
+        return gone.matching(item.source_id for item in items)
+
+    def incomplete(self) -> str:
+        return (
+            f"the source kept changing: each of {self.listings} listings found spaces the previous "
+            "one did not show; run the same command again to migrate those created since"
+        )
+
+    def _listed(self) -> Iterator[Space]:
+        count = 0
+        try:
+            for space in self.source.list():
+                count += 1
+                yield space
+        except ProviderError as exc:
+            again = " again" if self.listings > 1 else ""
+            raise ListingFailed(
+                _restated(
+                    exc,
+                    f"listing the source ({self.who}){again} failed after {count} space(s): {exc.args[0]}",
+                )
+            ) from None
+
+
+def _planned(records: Iterator[Record], items: Items, progress: Progress | None) -> None:
     try:
-        for space in source.list():
-            count += 1
-            yield space
-    except ProviderError as exc:
-        raise ListingFailed(
-            _restated(exc, f"listing the source ({who}) failed after {count} space(s): {exc.args[0]}")
-        ) from None
+        for record in records:
+            if record.writes or (record.state is State.DONE and record.journaled):
+                record.outcome = Outcome.PLANNED
+            item = items.add(record)
+            if progress:
+                progress(item)
+    except ListingFailed as failed:
+        raise failed.error from None
 
 
 def _apply(
-    steps: Iterator[Step], writer: Writer, concurrency: int, progress: Progress | None
-) -> list[MigrationItem]:
-    """Run the steps on ``concurrency`` threads; the items come back in source order."""
+    records: Iterator[Record],
+    writer: Writer,
+    concurrency: int,
+    items: Items,
+    progress: Progress | None,
+) -> None:
+    """Run the records on ``concurrency`` threads; the items are added in source order."""
     results: dict[int, MigrationItem] = {}
-    pending: dict[Future[MigrationItem | None], int] = {}
+    pending: dict[Future[Record | None], int] = {}
+    added = 0
 
-    def collect(done: set[Future[MigrationItem | None]]) -> None:
+    def collect(done: set[Future[Record | None]]) -> None:
+        nonlocal added
         for future in done:
             number = pending.pop(future)
-            item = future.result()  # a Stop propagates from here
-            if item is not None:
-                results[number] = item
+            record = future.result()  # a Stop propagates from here
+            if record is not None:
+                results[number] = item = MigrationItem.of(record)
                 if progress:
                     progress(item)
+        while added in results:  # in order, as soon as the ones before are in
+            items.append(results.pop(added))
+            added += 1
 
     with ThreadPoolExecutor(concurrency, thread_name_prefix="spacekit-migrate") as pool:
         try:
-            for number, step in enumerate(steps):
+            for number, record in enumerate(records):
                 while len(pending) >= 2 * concurrency:
                     collect(wait(pending, return_when=FIRST_COMPLETED).done)
-                pending[pool.submit(writer.apply, step)] = number
+                pending[pool.submit(writer.apply, record)] = number
             while pending:
                 collect(wait(pending, return_when=FIRST_COMPLETED).done)
         except ListingFailed as failed:
@@ -188,7 +270,6 @@ def _apply(
             writer.stopped.set()  # Ctrl-C: finish what is in flight, start nothing
             wait(pending)
             raise
-    return [results[number] for number in sorted(results)]
 
 
 def _stop(error: ProviderError, written: str = "Nothing more was written") -> NoReturn:
