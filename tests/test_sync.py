@@ -10,8 +10,8 @@ from migrate_helpers import emulator, fast_store, mutating
 
 import spacekit
 from spacekit import Principal, Space, SpaceKind, Unsupported, ValidationError
-from spacekit._migrate._journal import Entry, Journal, State
-from spacekit._migrate._report import Action
+from spacekit._migrate._journal import Journal
+from spacekit._migrate._record import Action, Record, State
 from spacekit._migrate._stores import identity
 from spacekit._sync import SyncAction, SyncOutcome, TooManyChanges, sync
 from spacekit._sync._run import DELETE_KEY
@@ -257,7 +257,9 @@ def test_a_resumed_run_deletes_only_what_its_own_plan_calls_for(tmp_path: Path) 
     assert sync(source, target, delete=True).planned["delete"] == 1
     with Journal.open(journal, create=True) as book:  # a run killed right after journaling the delete
         book.bind(identity(source), identity(target), None)
-        book.record(Entry(DELETE_KEY + back.id, "Back", None, Action.SKIP, State.SENT, "Back", None, back.id))
+        book.record(
+            Record(DELETE_KEY + back.id, "Back", None, Action.DELETE, State.SENT, "Back", None, back.id)
+        )
     source.create("Back")  # meanwhile, the source has it again
     report = sync(source, target, delete=True, apply=True, journal=journal)
     assert report.ok and names(target) == ["Back"] and report.counts["deleted"] == 0

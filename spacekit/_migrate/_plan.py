@@ -184,9 +184,14 @@ class TargetIndex:
     def load(cls, target: SpaceStore, claimed: Iterable[str] = ()) -> TargetIndex:
         index = cls(target, claimed)
         for space in target.list():
-            index._by_name.setdefault(space.name, []).append(space.id)
-            index._known.add(space.id)
+            index.add(space.id, space.name)
         return index
+
+    def add(self, target_id: str, name: str) -> None:
+        """A target space known from elsewhere (a sync's own listing)."""
+        with self._lock:
+            self._by_name.setdefault(name, []).append(target_id)
+            self._known.add(target_id)
 
     def names(self, name: str) -> tuple[str, ...]:
         """The name, and the form the target stores it in if that differs."""

@@ -31,6 +31,7 @@ class Action(enum.StrEnum):
     UPDATE = "update"  # overwrite the target space of the same name
     SKIP = "skip"
     FAIL = "fail"  # a conflict under on_conflict="fail"
+    DELETE = "delete"  # a sync's: delete the target space
 
 
 class State(enum.StrEnum):

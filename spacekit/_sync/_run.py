@@ -38,9 +38,10 @@ from .._errors import (
 )
 from .._manifest import is_manifest_path
 from .._migrate._apply import Stop, Writer
-from .._migrate._journal import UNRESOLVED, Entry, Journal, State
-from .._migrate._plan import Known, Select, Step, TargetIndex, Transform, create_arguments, patterns, selector
-from .._migrate._report import Action, Identity, MigrationItem, Outcome
+from .._migrate._journal import Journal
+from .._migrate._plan import Select, TargetIndex, Transform, create_arguments, patterns, selector
+from .._migrate._record import UNRESOLVED, Action, Outcome, Record, State
+from .._migrate._report import Identity, MigrationItem
 from .._migrate._stores import StoreLike, identity, opened
 from .._model import Space
 from .._store import SpaceStore
@@ -143,7 +144,7 @@ def _recorded(book: Journal | None) -> dict[str, str]:
     if book is None:
         return {}
     known: dict[str, str] = {}
-    for entry in book.entries():
+    for entry in book.records():
         if entry.source_id.startswith(DELETE_KEY) or entry.target_id is None:
             continue
         if entry.state is State.DONE or (entry.action is Action.UPDATE and entry.state in UNRESOLVED):
@@ -182,10 +183,10 @@ def _mismatch(item: SyncItem) -> str:
 def _apply(
     plan: Plan, target: SpaceStore, book: Journal | None, concurrency: int, progress: Progress | None
 ) -> list[SyncItem]:
-    index = TargetIndex()
+    index = TargetIndex(target)
     for pair in plan.pairs:
         if pair.target is not None:
-            index.add(Known(pair.target.id, pair.target.name, pair.target.description))
+            index.add(pair.target.id, pair.target.name)
             if pair.item.action is not SyncAction.DELETE:
                 index.claim(pair.target.id)
         if pair.item.action is SyncAction.CREATE and pair.wanted is not None:
@@ -254,37 +255,36 @@ class _Runner:
     def _write(self, pair: Pair) -> SyncItem:
         assert pair.wanted is not None and pair.source is not None
         item, wanted = pair.item, pair.wanted
+        source = pair.source
+        step = Record(source.id, source.name, source.description, lost=item.lost)
         if item.action is SyncAction.CREATE:
             description, options = create_arguments(wanted, self.writer.target)
-            step = Step(pair.source, Action.CREATE, wanted.name, description, options, lost=item.lost)
+            step.action, step.target_name = Action.CREATE, wanted.name
+            step.target_description, step.options = description, options
         elif item.action is SyncAction.UPDATE:
-            changes = {change.field: change.after for change in item.changes}
-            step = Step(
-                pair.source,
+            step.action, step.target_name, step.target_description = (
                 Action.UPDATE,
                 wanted.name,
                 wanted.description,
-                changes=changes,
-                target_id=item.target_id,
-                lost=item.lost,
             )
+            step.changes = {change.field: change.after for change in item.changes}
+            step.target_id = item.target_id
         else:  # keep: the pair is journaled, so that a later rename is followed
-            step = Step(
-                pair.source, Action.SKIP, item.target_name, target_id=item.target_id, record=State.DONE
-            )
+            step.action, step.state, step.outcome = Action.SKIP, State.DONE, Outcome.SKIPPED
+            step.target_name, step.target_id = item.target_name, item.target_id
         written = self.writer.apply(step)
         if written is None:
             return item
-        return _item(item, written)
+        return _item(item, MigrationItem.of(written))
 
     def _delete(self, pair: Pair) -> SyncItem:
         item, space = pair.item, pair.target
         assert space is not None
-        entry = Entry(
+        entry = Record(
             source_id=DELETE_KEY + space.id,
             source_name=space.name,
             source_description=space.description,
-            action=Action.SKIP,  # the journal has no delete action; the key marks it
+            action=Action.DELETE,
             state=State.SENT,
             target_name=space.name,
             target_id=space.id,
@@ -293,23 +293,23 @@ class _Runner:
         try:
             self.writer.target.delete(space.id)
         except NotFound:
-            self._record(entry.to(State.DONE))
+            self._record(entry.advance(State.DONE))
             return attrs.evolve(item, outcome=SyncOutcome.DELETED, reason="already gone from the target")
         except (ProviderUnavailable, ProtocolError) as exc:
             # The delete may have been applied: the next run's plan decides afresh.
-            self._record(entry.to(State.UNKNOWN, error=str(exc)))
+            self._record(entry.advance(State.UNKNOWN, error=str(exc)))
             return attrs.evolve(item, outcome=SyncOutcome.FAILED, error=f"the outcome is unknown: {exc}")
         except (AuthenticationError, RateLimited) as exc:
-            self._record(entry.to(State.FAILED, error=str(exc)))
+            self._record(entry.advance(State.FAILED, error=str(exc)))
             self.writer.stopped.set()
             raise Stop(exc) from None
         except SpacekitError as exc:
-            self._record(entry.to(State.FAILED, error=str(exc)))
+            self._record(entry.advance(State.FAILED, error=str(exc)))
             return attrs.evolve(item, outcome=SyncOutcome.FAILED, error=str(exc))
-        self._record(entry.to(State.DONE))
+        self._record(entry.advance(State.DONE))
         return attrs.evolve(item, outcome=SyncOutcome.DELETED)
 
-    def _record(self, entry: Entry) -> None:
+    def _record(self, entry: Record) -> None:
         if self.writer.journal is not None:
             self.writer.journal.record(entry)
 
@@ -321,6 +321,7 @@ def _item(planned: SyncItem, written: MigrationItem) -> SyncItem:
         Outcome.SKIPPED: SyncOutcome.KEPT,
         Outcome.FAILED: SyncOutcome.FAILED,
         Outcome.PLANNED: SyncOutcome.PLANNED,
+        Outcome.VANISHED: SyncOutcome.FAILED,  # a migration's word: a sync never reports it
     }[written.outcome]
     return attrs.evolve(
         planned,
