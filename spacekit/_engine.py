@@ -41,6 +41,9 @@ log = logging.getLogger("spacekit.http")
 USER_AGENT = f"spacekit/{__version__}"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 10.0
+#: connections kept open per store: every worker of a migration (or a caller's own
+#: threads) reuses one instead of opening its own for each request
+MAX_CONNECTIONS = 100
 
 __all__ = ["ENGINE_SETTINGS", "AsyncEngine", "EngineConfig", "SyncEngine"]
 
@@ -76,7 +79,7 @@ class _Policy:
     def __init__(self, provider: Provider, config: EngineConfig | None = None) -> None:
         self.provider = provider
         self.config = config or EngineConfig.from_settings(provider.config)
-        self.limiter = RateLimiter(self.config.rate_limit)
+        self.limiter = RateLimiter(self.config.rate_limit, max_hold=self.config.deadline)
         self.auth_generation = 0
 
     def client_options(self) -> dict[str, Any]:
@@ -85,6 +88,7 @@ class _Policy:
             timeout=httpx.Timeout(self.config.timeout),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,  # credentials never follow a redirect
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS),
         )
 
     def deadline_at(self) -> float:
@@ -213,10 +217,6 @@ class _Policy:
         retry_after = parse_retry_after(raw.headers.get("retry-after"))
         if isinstance(error, RateLimited) and error.retry_after is None:
             error.retry_after = retry_after
-        # Everyone on this store holds off for the server's wait; a wait past the
-        # deadline is not waited out (the caller gets RateLimited at once instead).
-        if status == 429 and retry_after and retry_after <= self.config.deadline:
-            self.limiter.pause(retry_after)
         # A 429 was refused before any work was done: safe to retry for any method.
         if status in RETRY_STATUSES and (request.idempotent or status == 429):
             raise _Retryable(error, retry_after)
@@ -365,9 +365,7 @@ class SyncEngine:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempt(self, request: Request, deadline_at: float) -> Response:
-        delay = self.policy.limiter.reserve()
-        if delay > 0:
-            time.sleep(delay)
+        ticket = self.policy.limiter.acquire()
         window = self.policy.window(request, deadline_at)
         built = self.policy.build(self._client, request, window)
         body = self.policy.body(request, window)
@@ -386,6 +384,9 @@ class SyncEngine:
             raise self.policy.transport_error(request, exc, window) from None
         finally:
             window.release(bounded)
+        self.policy.limiter.observe(
+            ticket, raw.status_code, parse_retry_after(raw.headers.get("retry-after"))
+        )
         self.policy.log_exchange(request, raw.status_code, started)
         return self.policy.classify(request, raw, content)
 
@@ -493,9 +494,7 @@ class AsyncEngine:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(self, request: Request, deadline_at: float) -> Response:
-        delay = self.policy.limiter.reserve()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        ticket = await self.policy.limiter.acquire_async()
         window = self.policy.window(request, deadline_at)
         built = self.policy.build(self._client, request, window)
         body = self.policy.body(request, window)
@@ -513,6 +512,9 @@ class AsyncEngine:
             raise self.policy.timed_out(request, window, sent=True) from None
         except httpx.HTTPError as exc:
             raise self.policy.transport_error(request, exc, window) from None
+        self.policy.limiter.observe(
+            ticket, raw.status_code, parse_retry_after(raw.headers.get("retry-after"))
+        )
         self.policy.log_exchange(request, raw.status_code, started)
         return self.policy.classify(request, raw, body.content())
 

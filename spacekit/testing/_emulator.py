@@ -275,6 +275,9 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    #: the listen backlog: connections the kernel holds until a thread accepts them
+    #: (socketserver's default of 5 drops the rest of a burst of clients)
+    request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up (or is killed) mid-exchange is normal here, not news.
