@@ -44,6 +44,7 @@ MAX_BACKOFF = 10.0
 #: connections kept open per store: every worker of a migration (or a caller's own
 #: threads) reuses one instead of opening its own for each request
 MAX_CONNECTIONS = 100
+POOL = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS)
 
 __all__ = ["ENGINE_SETTINGS", "AsyncEngine", "EngineConfig", "SyncEngine"]
 
@@ -88,7 +89,7 @@ class _Policy:
             timeout=httpx.Timeout(self.config.timeout),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,  # credentials never follow a redirect
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS),
+            limits=POOL,
         )
 
     def deadline_at(self) -> float:
@@ -292,7 +293,7 @@ class SyncEngine:
     def __init__(self, provider: Provider, config: EngineConfig | None = None) -> None:
         self.policy = _Policy(provider, config)
         self.provider = provider
-        transport = self.policy.config.transport or network_transport()
+        transport = self.policy.config.transport or network_transport(limits=POOL)
         self._client = httpx.Client(transport=transport, **self.policy.client_options())  # type: ignore[arg-type]
         self._auth_lock = threading.Lock()
 
