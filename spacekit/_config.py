@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 import warnings
 from collections.abc import Mapping
@@ -41,6 +42,9 @@ STORE_VARIABLE = "SPACEKIT_STORE"
 EMBEDDED = "local"
 TOP_LEVEL_KEYS = frozenset({"default", "stores"})
 REFERENCE_KINDS = ("env:", "file:", "keyring:")
+MAX_CONFIG_FILE = 1024 * 1024
+MAX_REFERENCED_FILE = 64 * 1024
+"""The largest file a ``file:`` reference reads: a credential, not a data set."""
 
 
 @attrs.frozen(repr=False)
@@ -83,10 +87,13 @@ def load() -> Config:
     path, explicit = config_path()
     if not explicit and not path.exists():
         return Config(path)
+    content = read_regular_file(path, MAX_CONFIG_FILE, f"{path}: the config file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({type(exc).__name__}: {exc})") from None
+        data = tomllib.loads(content.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: the config file nests tables or arrays too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return _parse(path, data)
@@ -206,6 +213,31 @@ def _environment(name: str, plugin: Plugin) -> dict[str, Any]:
     return result
 
 
+def read_regular_file(path: Path, limit: int, which: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; anything else is a
+    ``ConfigError`` starting with ``which`` ("the file x, which")."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ConfigError(f"{which} cannot be read ({exc.strerror})") from None
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise ConfigError(f"{which} is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{which} is not a regular file (a device, a FIFO or a socket)")
+        with os.fdopen(descriptor, "rb", closefd=False) as file:
+            data = file.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(f"{which} cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(descriptor)
+    if len(data) > limit:
+        raise ConfigError(f"{which} is larger than {limit} bytes")
+    return data
+
+
 def _is_reference(value: object) -> bool:
     return isinstance(value, str) and value.startswith(REFERENCE_KINDS)
 
@@ -230,12 +262,12 @@ def _from_env(variable: str, label: str) -> str:
 
 
 def _from_file(path: Path, label: str) -> str:
+    """A regular file's text, at most ``MAX_REFERENCED_FILE`` bytes; never a device, FIFO or folder."""
+    data = read_regular_file(path, MAX_REFERENCED_FILE, f"{label} refers to the file {path}, which")
     try:
-        value = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{label} refers to the file {path}, which cannot be read ({type(exc).__name__})"
-        ) from None
+        value = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{label} refers to the file {path}, which is not UTF-8 text") from None
     if not value:
         raise ConfigError(f"{label} refers to the file {path}, which is empty")
     return value

@@ -4,9 +4,11 @@ Two kinds of file use this: the embedded store (``_sqlite``) and the migration
 journal (``_migrate._journal``). Each kind is marked by its ``PRAGMA application_id``
 and versioned by ``PRAGMA user_version``, and is described by a ``FileKind``.
 
-- ``check_existing`` refuses, before the file is opened for writing, a file that is
-  not a SQLite database, a database of another program, or one of a newer schema.
-  It reads only; an empty file or an empty database is accepted.
+- ``check_existing`` refuses, before the file is opened for writing, a path that is
+  not a regular file nor a place where one can be created (a folder, a device such
+  as ``/dev/null``, a FIFO, a socket, a path through a file), a file that is not a
+  SQLite database, a database of another program, or one of a newer schema. It
+  reads only; an empty file or an empty database is accepted.
 - ``claim`` checks again inside a write transaction (another process may have
   written since), creates the schema on first use and marks the file, all at once.
 - ``use_wal`` switches a connection to WAL mode.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 from typing import Final
@@ -51,9 +54,38 @@ def primary_code(exc: sqlite3.Error) -> int:
     return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
 
 
+def check_place(path: str, kind: FileKind) -> bool:
+    """Whether ``path`` is a regular file (False: a place where one can be created).
+
+    Anything else is the kind's ``ConfigError``: a folder, a device, a FIFO, a socket,
+    or a path whose nearest existing ancestor is not a folder.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        ancestor = os.path.dirname(os.path.abspath(path))
+        while not os.path.lexists(ancestor) and ancestor != os.path.dirname(ancestor):
+            ancestor = os.path.dirname(ancestor)
+        if not os.path.isdir(ancestor):
+            raise kind.refuse(
+                path, f"cannot create the directory it needs: {ancestor} is not a folder"
+            ) from None
+        return False
+    except OSError as exc:
+        raise kind.refuse(path, f"it cannot be examined: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise kind.refuse(
+            path, "it is a folder, and spacekit cannot read a folder as a file; give the path of a file in it"
+        )
+    if not stat.S_ISREG(mode):
+        raise kind.refuse(path, "it is not a regular file but a device, a FIFO or a socket")
+    return True
+
+
 def check_existing(path: str, kind: FileKind, *, timeout: float) -> None:
-    """Refuse, without writing to it, an existing file that is not of ``kind`` (nor empty)."""
-    if not os.path.lexists(path):
+    """Refuse, without writing to it, a path that is not a file of ``kind`` (nor empty,
+    nor a place where one can be created)."""
+    if not check_place(path, kind):
         return
     try:
         with open(path, "rb") as file:

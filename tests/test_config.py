@@ -218,7 +218,7 @@ def test_a_setting_of_the_wrong_type_names_the_file_store_and_key(
 
 def test_a_missing_explicit_config_file_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPACEKIT_CONFIG", str(tmp_path / "absent.toml"))
-    assert "absent.toml: cannot read the config file" in config_error()
+    assert "absent.toml: the config file cannot be read" in config_error()
 
 
 def test_other_stores_references_are_not_resolved(write_config: Callable[..., Path]) -> None:
@@ -346,3 +346,48 @@ def test_no_warning_for_a_private_file_or_a_reference(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert _config.resolve("w", {}).settings["token"] == SECRET
+
+
+# -- references and paths that are not small regular files ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/dev/zero", "not a regular file"),
+        ("/dev/null", "not a regular file"),
+        ("{tmp}", "a folder"),
+        ("{tmp}/fifo", "not a regular file"),
+        ("{tmp}/big", "larger than 65536 bytes"),
+        ("{tmp}/binary", "not UTF-8"),
+    ],
+    ids=["dev-zero", "dev-null", "folder", "fifo", "over-64k", "binary"],
+)
+def test_a_file_reference_reads_only_a_small_regular_file(
+    write_config: Callable[..., Path], tmp_path: Path, target: str, expected: str
+) -> None:
+    os.mkfifo(tmp_path / "fifo")  # opening it must not wait for a writer
+    (tmp_path / "big").write_bytes(b"t" * (64 * 1024 + 1))
+    (tmp_path / "binary").write_bytes(b"\xff\xfe\x00token")
+    write_config(f'[stores.x]\nprovider = "memory"\nimage = "file:{target.format(tmp=tmp_path)}"\n')
+    with pytest.raises(ConfigError) as caught:
+        _config._dereference(f"file:{target.format(tmp=tmp_path)}", "token", "[stores.x]", tmp_path)
+    assert expected in str(caught.value) and "'token'" in str(caught.value)
+
+
+def test_a_file_reference_of_exactly_64k_is_read(tmp_path: Path) -> None:
+    (tmp_path / "ok").write_bytes(b"t" * (64 * 1024))
+    assert _config._dereference("file:ok", "token", "[stores.x]", tmp_path) == "t" * 64 * 1024
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "{tmp}"])
+def test_the_config_file_itself_must_be_a_small_regular_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    monkeypatch.setenv("SPACEKIT_CONFIG", target.format(tmp=tmp_path))
+    assert "the config file is" in config_error()
+
+
+def test_a_config_file_nested_too_deeply_is_a_config_error(write_config: Callable[..., Path]) -> None:
+    write_config("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert "config file" in config_error()

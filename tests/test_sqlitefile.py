@@ -57,3 +57,25 @@ def test_a_newer_schema_is_refused_untouched(
     with pytest.raises(ConfigError, match=f"{refusal} .schema version 99, from a newer spacekit"):
         open_file(path)
     assert Path(path).read_bytes() == before
+
+
+# -- places that are not regular files ---------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["/dev/null", "/dev/zero", "{tmp}", "{tmp}/fifo", "{tmp}/file/db"])
+def test_a_store_or_journal_path_that_is_not_a_regular_file_is_a_config_error(
+    tmp_path: Path, where: str
+) -> None:
+    import os
+
+    import spacekit
+    from spacekit._migrate._journal import Journal
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "file").write_text("in the way")
+    path = where.format(tmp=tmp_path)
+    with pytest.raises(spacekit.ConfigError) as caught:
+        spacekit.connect("local", path=path)
+    assert path in str(caught.value)
+    with pytest.raises(spacekit.ConfigError):
+        Journal.open(path, create=True)
