@@ -15,6 +15,7 @@ from ._errors import (
     AuthenticationError,
     ConfigError,
     Conflict,
+    FieldDroppedWarning,
     NotFound,
     PermissionDenied,
     ProtocolError,
@@ -26,7 +27,8 @@ from ._errors import (
     ValidationError,
 )
 from ._migrate import MigrationItem, MigrationReport, VerifyItem, VerifyReport, migrate, verify
-from ._model import Capability, Principal, Space, SpaceKind, SpaceToken, Subspace
+from ._model import Capability, Member, Principal, Space, SpaceKind, SpaceToken, Subspace
+from ._plugin import Response
 from ._store import AsyncSpaceStore, SpaceStore
 from ._sync import SyncItem, SyncReport, TooManyChanges, sync
 from ._version import __version__
@@ -37,6 +39,8 @@ __all__ = [
     "Capability",
     "ConfigError",
     "Conflict",
+    "FieldDroppedWarning",
+    "Member",
     "MigrationItem",
     "MigrationReport",
     "NotFound",
@@ -46,6 +50,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailable",
     "RateLimited",
+    "Response",
     "Space",
     "SpaceKind",
     "SpaceStore",

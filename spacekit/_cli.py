@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import json
 import math
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -37,12 +39,14 @@ import click
 from . import _config, _exitcodes, _output, _registry
 from ._errors import (
     ConfigError,
+    FieldDroppedWarning,
     SpacekitError,
     ValidationError,
 )
 from ._exitcodes import INTERRUPTED, PARTIAL
 from ._manifest import to_toml
 from ._model import Space
+from ._plugin import Setting
 from ._redact import redact
 from ._store import UNSET, SpaceStore
 from ._validate import check_description, check_name
@@ -183,10 +187,20 @@ def main() -> None:
 
 
 @main.command()
+@click.option(
+    "--check",
+    "check",
+    is_flag=True,
+    help="check every configured store's credentials, all at once: exit 0 if all are ok, "
+    "4 if any refused them, 5 if any is unreachable, 2 if any is misconfigured",
+)
 @_json_option
-def stores(as_json: bool) -> None:
+def stores(check: bool, as_json: bool) -> None:
     """Configured stores, installed providers, and what each can do."""
     config = _config.load()
+    if check:
+        _check_stores(config, as_json)
+        return
     status = _registry.status()
     configured = [_describe(name, store["provider"], status) for name, store in config.stores.items()]
     providers = [_describe(name, name, status) for name in status]
@@ -203,6 +217,26 @@ def stores(as_json: bool) -> None:
         _output.table(("STORE", "PROVIDER", "CAPABILITIES"), rows, title="configured stores")
     rows = [(i["name"], i["summary"], i["error"] or ", ".join(i["capabilities"])) for i in providers]
     _output.table(("PROVIDER", "SUMMARY", "CAPABILITIES"), rows, title="installed providers")
+
+
+def _check_stores(config: _config.Config, as_json: bool) -> None:
+    """``stores --check``: one line per configured store, the exit code of the worst."""
+    from ._storecheck import check_stores, exit_code
+
+    providers = {name: str(store.get("provider")) for name, store in config.stores.items()}
+    checks, notes = check_stores(list(config.stores), providers)
+    for note in notes:
+        click.echo(f"Warning: {note}", err=True)
+    if as_json:
+        _print_json({"config": str(config.path), "stores": [check.to_dict() for check in checks]})
+    elif not checks:
+        click.echo(f"no stores are configured in {config.path}", err=True)
+    else:
+        rows = [(c.name, c.provider, c.state, c.reason or "") for c in checks]
+        _output.table(("STORE", "PROVIDER", "STATE", "REASON"), rows)
+    code = exit_code(checks)
+    if code:
+        click.get_current_context().exit(code)
 
 
 def _describe(name: str, provider: str, status: Mapping[str, Any]) -> dict[str, Any]:
@@ -242,14 +276,109 @@ def get(space_id: str, store_name: str | None, as_json: bool) -> None:
     _show_space(_open(store_name).get(space_id), as_json)
 
 
-@spaces.command()
+class _CreateCommand(click.Command):
+    """``spaces create``: its own options, plus the create options every installed
+    provider declares (``Provider.create_options``), offered as ``--NAME VALUE``."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        taken = {param.name for param in params}
+        extra = [option for option in _provider_options() if option.name not in taken]
+        return params[:-1] + extra + params[-1:]  # --help stays last
+
+
+@functools.cache
+def _provider_options() -> list[click.Option]:
+    declared: dict[str, tuple[Setting, list[str]]] = {}
+    for provider, plugin in _registry.status().items():
+        if isinstance(plugin, ConfigError):
+            continue
+        for key, spec in plugin.create_options.items():
+            if spec.configurable and re.fullmatch(r"[a-z][a-z0-9_]*", key):
+                declared.setdefault(key, (spec, []))[1].append(provider)
+    return [
+        click.Option(
+            [f"--{key.replace('_', '-')}", key],
+            metavar=_KIND_METAVARS.get(spec.kind, "TEXT"),
+            help=f"{spec.help} ({', '.join(providers)} only)" if spec.help else f"({', '.join(providers)})",
+        )
+        for key, (spec, providers) in sorted(declared.items())
+    ]
+
+
+_KIND_METAVARS = {int: "INTEGER", float: "NUMBER", bool: "true|false"}
+
+
+def _create_options(store: SpaceStore, given: Mapping[str, str | None]) -> dict[str, Any]:
+    """The provider options given on the command line, checked against this store's declaration."""
+    options: dict[str, Any] = {}
+    for key, text in given.items():
+        if text is None:
+            continue
+        flag = f"--{key.replace('_', '-')}"
+        spec = store.create_options.get(key)
+        if spec is None or not spec.configurable:
+            known = ", ".join(
+                f"--{k.replace('_', '-')}" for k, s in sorted(store.create_options.items()) if s.configurable
+            )
+            raise click.UsageError(
+                f"{flag} is not an option of the {store.provider} store "
+                f"(its create options: {known or 'none'})"
+            )
+        options[key] = _option_value(flag, spec, text)
+    return options
+
+
+def _option_value(flag: str, spec: Setting, text: str) -> Any:
+    try:
+        if spec.kind is bool:
+            words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+            return words[text.strip().lower()]
+        if spec.kind in (int, float):
+            return spec.kind(text)
+    except (KeyError, ValueError):
+        raise click.BadParameter(f"{text!r} is not {_KIND_WORDS[spec.kind]}", param_hint=flag) from None
+    return text
+
+
+_KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number"}
+
+
+@contextlib.contextmanager
+def _saying_what_was_dropped() -> Iterator[None]:
+    """Show, as a one-line warning, each field a store left out (``FieldDroppedWarning``)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FieldDroppedWarning)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, FieldDroppedWarning):
+                    click.echo(f"Warning: {warning.message}", err=True)
+                else:
+                    warnings.warn_explicit(
+                        warning.message, warning.category, warning.filename, warning.lineno
+                    )
+
+
+@spaces.command(cls=_CreateCommand)
 @click.argument("name")
 @click.option("--description", "-d", help="the space's description")
 @_store_option
 @_json_option
-def create(name: str, description: str | None, store_name: str | None, as_json: bool) -> None:
-    """Create a space."""
-    space = _open(store_name).create(name, description)
+def create(
+    name: str, description: str | None, store_name: str | None, as_json: bool, **provider_options: str | None
+) -> None:
+    """Create a space.
+
+    Providers add their own options (see below, each marked with the providers
+    that take it); an option the store's provider does not take is refused before
+    anything is sent.
+    """
+    store = _open(store_name)
+    options = _create_options(store, provider_options)
+    with _saying_what_was_dropped():
+        space = store.create(name, description, **options)
     click.echo(f"created space {space.id}", err=True)
     _show_space(space, as_json)
 
@@ -267,11 +396,12 @@ def update(
     if name is None and description is None:
         raise click.UsageError("nothing to change: give --name and/or --description")
     store = _open(store_name)
-    space = store.update(
-        space_id,
-        name=UNSET if name is None else name,
-        description=UNSET if description is None else description,
-    )
+    with _saying_what_was_dropped():
+        space = store.update(
+            space_id,
+            name=UNSET if name is None else name,
+            description=UNSET if description is None else description,
+        )
     _show_space(space, as_json)
 
 

@@ -29,6 +29,15 @@ class SpacekitError(Exception):
     """The root of every error spacekit raises."""
 
 
+class FieldDroppedWarning(UserWarning):
+    """A field given to ``create`` or ``update`` that the store cannot keep was left out.
+
+    Stores keep what they can hold (``writable_fields``) and say so with this
+    warning, the same way for ``create`` and ``update``. Turn it into an error with
+    ``warnings.simplefilter("error", spacekit.FieldDroppedWarning)``.
+    """
+
+
 class ConfigError(SpacekitError):
     """A store, setting, URL or credential is unknown, malformed or missing."""
 

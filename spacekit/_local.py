@@ -37,8 +37,14 @@ CAPABILITIES: Final = frozenset(
         Capability.DELETE,
     }
 )
-CREATE_OPTIONS: Final = frozenset({"kind", "owner", "admins", "subspaces", "image_url"})
-WRITABLE_FIELDS: Final = frozenset({"name", "description"}) | CREATE_OPTIONS
+CREATE_OPTIONS: Final[Mapping[str, Setting]] = {
+    "kind": Setting("kind", str, help="workspace, user or organization"),
+    "owner": Setting("owner", str, help="the creator or owning user"),
+    "admins": Setting("admins", object, help="a list of spacekit.Principal", configurable=False),
+    "subspaces": Setting("subspaces", object, help="a list of spacekit.Subspace", configurable=False),
+    "image_url": Setting("image_url", str, help="the URL of the space's image"),
+}
+WRITABLE_FIELDS: Final = frozenset({"name", "description", *CREATE_OPTIONS})
 
 
 def default_path() -> str:
@@ -151,6 +157,7 @@ class AsyncSQLiteStore(_Embedded, AsyncSpaceStore):
 
 class _EmbeddedPlugin(Plugin):
     capabilities = CAPABILITIES
+    create_options = CREATE_OPTIONS
 
     @abc.abstractmethod
     def location(self, settings: Mapping[str, Any]) -> str:

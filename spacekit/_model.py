@@ -37,6 +37,8 @@ class Capability(enum.StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     TOKENS = "tokens"
+    SUBSPACES = "subspaces"  # create_subspace and get_subspace
+    REQUEST = "request"  # passthrough requests to any path of the provider's API
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -82,13 +84,86 @@ class Principal:
     name: str
 
 
+MEMBER_ROLES = ("admin", "collaborator", "accessor")
+"""The roles a subspace member may hold, most powerful first (Instabase's words)."""
+
+
+@attrs.frozen
+class Member:
+    """Someone granted access to a subspace: a principal (``kind`` "user" or "group")
+    and its ``role``, one of ``MEMBER_ROLES``."""
+
+    kind: str
+    name: str
+    role: str
+
+
+def _members(value: Iterable[Member]) -> tuple[Member, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Subspace:
-    """A child of a space (an Instabase repo): its owner, name and the caller's rights."""
+    """A child of a space (an Instabase repo, a "Subspace").
+
+    ``owner`` is the handle of the space that holds it and ``name`` its name there;
+    ``is_admin`` says whether the caller administers it, ``private`` whether it is
+    hidden from people not granted access (Instabase's ``visibility``), and
+    ``members`` who was granted which role. Each is ``None`` (or empty) where the
+    provider did not say: a space listing names subspaces without the rest.
+    """
 
     owner: str
     name: str
     is_admin: bool | None = None
+    description: str | None = None
+    private: bool | None = None
+    members: tuple[Member, ...] = attrs.field(default=(), converter=_members)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data, as inside ``Space.to_dict()``."""
+        return {
+            "owner": self.owner,
+            "name": self.name,
+            "is_admin": self.is_admin,
+            "description": self.description,
+            "private": self.private,
+            "members": [{"kind": m.kind, "name": m.name, "role": m.role} for m in self.members],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Subspace:
+        """The inverse of ``to_dict``; keys added since (absent from older exports) may be missing.
+
+        A malformed document is a ``ValidationError``.
+        """
+        if not isinstance(data, Mapping):
+            raise ValidationError(f"a subspace must be a JSON object, not {type(data).__name__}")
+        unknown = set(data) - _SUBSPACE_FIELDS
+        if unknown:
+            raise ValidationError(f"unknown subspace field(s): {', '.join(sorted(unknown))}")
+        try:
+            members = tuple(
+                Member(str(m["kind"]), str(m["name"]), _role(m["role"])) for m in _items(data, "members")
+            )
+            return cls(
+                owner=_text(data, "owner", "subspace"),
+                name=_text(data, "name", "subspace"),
+                is_admin=_optional_bool(data, "is_admin", "subspace"),
+                description=_optional_text(data, "description", "subspace"),
+                private=_optional_bool(data, "private", "subspace"),
+                members=members,
+            )
+        except ValidationError:
+            raise
+        except (TypeError, KeyError) as exc:
+            raise ValidationError(f"malformed subspace: {exc}") from exc
+
+
+def _role(value: object) -> str:
+    if value not in MEMBER_ROLES:
+        raise ValidationError(f"a member's role must be one of {', '.join(MEMBER_ROLES)}, not {value!r}")
+    return str(value)
 
 
 def _principals(value: Iterable[Principal]) -> tuple[Principal, ...]:
@@ -127,7 +202,7 @@ class Space:
             "description": self.description,
             "owner": self.owner,
             "admins": [{"kind": p.kind, "name": p.name} for p in self.admins],
-            "subspaces": [{"owner": s.owner, "name": s.name, "is_admin": s.is_admin} for s in self.subspaces],
+            "subspaces": [subspace.to_dict() for subspace in self.subspaces],
             "image_url": self.image_url,
             "is_admin": self.is_admin,
             "created_at": _iso(self.created_at),
@@ -152,10 +227,7 @@ class Space:
                 description=_optional_text(data, "description"),
                 owner=_optional_text(data, "owner"),
                 admins=tuple(Principal(str(p["kind"]), str(p["name"])) for p in _items(data, "admins")),
-                subspaces=tuple(
-                    Subspace(str(s["owner"]), str(s["name"]), s.get("is_admin"))
-                    for s in _items(data, "subspaces")
-                ),
+                subspaces=tuple(Subspace.from_dict(s) for s in _items(data, "subspaces")),
                 image_url=_optional_text(data, "image_url"),
                 is_admin=_optional_bool(data, "is_admin"),
                 created_at=parse_datetime(data.get("created_at")),
@@ -169,6 +241,7 @@ class Space:
 
 
 _FIELDS = frozenset(attrs.fields_dict(Space))
+_SUBSPACE_FIELDS = frozenset(attrs.fields_dict(Subspace))
 
 
 def _plain(value: Any) -> Any:
@@ -179,31 +252,31 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _text(data: Mapping[str, Any], key: str) -> str:
+def _text(data: Mapping[str, Any], key: str, what: str = "space") -> str:
     value = data.get(key)
     if value is None or isinstance(value, (dict, list, bool)):
-        raise ValidationError(f"space field {key!r} is required and must be a string")
+        raise ValidationError(f"{what} field {key!r} is required and must be a string")
     return str(value)
 
 
-def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
+def _optional_text(data: Mapping[str, Any], key: str, what: str = "space") -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise ValidationError(f"space field {key!r} must be a string or null")
+        raise ValidationError(f"{what} field {key!r} must be a string or null")
     return value
 
 
-def _optional_bool(data: Mapping[str, Any], key: str) -> bool | None:
+def _optional_bool(data: Mapping[str, Any], key: str, what: str = "space") -> bool | None:
     value = data.get(key)
     if value is not None and not isinstance(value, bool):
-        raise ValidationError(f"space field {key!r} must be true, false or null")
+        raise ValidationError(f"{what} field {key!r} must be true, false or null")
     return value
 
 
 def _items(data: Mapping[str, Any], key: str) -> Iterable[Mapping[str, Any]]:
     value = data.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-        raise ValidationError(f"space field {key!r} must be a list of objects")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, Mapping) for v in value):
+        raise ValidationError(f"field {key!r} must be a list of objects")
     return value
 
 

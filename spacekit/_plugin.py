@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
-from ._errors import ConfigError, ProtocolError, SpacekitError, error_for_status
-from ._model import Capability, Space, SpaceKind, SpaceToken
+from ._errors import ConfigError, ProtocolError, SpacekitError, ValidationError, error_for_status
+from ._model import Capability, Space, SpaceKind, SpaceToken, Subspace
 
 if TYPE_CHECKING:
     from ._store import AsyncSpaceStore, SpaceStore
@@ -66,10 +66,14 @@ class Setting:
     configurable: bool = True
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Request:
     """What an operation wants sent. ``path`` is relative to the base URL (ids in it
-    encoded with ``quote_id``) or an absolute URL; ``json`` None means no body."""
+    encoded with ``quote_id``) or an absolute URL; ``json`` None means no body.
+
+    Its ``repr`` shows the method and the path without its query: bodies, headers
+    and queries may carry secrets (a token exchange's API key, say).
+    """
 
     method: str
     path: str
@@ -82,6 +86,9 @@ class Request:
     #: exchange, say); None decides by the method
     retry_safe: bool | None = None
 
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {_without_query(self.path)}>"
+
     @property
     def idempotent(self) -> bool:
         """Whether the engine may repeat this request after it may have been sent."""
@@ -90,15 +97,28 @@ class Request:
         return self.method.upper() in IDEMPOTENT
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Response:
-    """What came back, decoded lazily."""
+    """What came back, decoded lazily: ``status``, ``headers``, ``content`` (bytes),
+    ``text`` and ``json()``; ``request`` is what was sent.
+
+    ``store.request`` returns one (``spacekit.Response``). Its ``repr`` shows the
+    status, method and path only: never a header, a body or a query.
+    """
 
     status: int
     headers: Mapping[str, str]
     content: bytes
     request: Request
     provider: str = ""
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.request.method} {_without_query(self.request.path)}>"
+
+    @property
+    def ok(self) -> bool:
+        """True for a status below 400 (the only ones a store returns)."""
+        return self.status < 400
 
     @property
     def text(self) -> str:
@@ -125,6 +145,10 @@ class Response:
         )
 
 
+def _without_query(path: str) -> str:
+    return path.split("?", 1)[0].split("#", 1)[0]
+
+
 Operation = Generator[Request, Response, T]
 """An operation: yields requests, is sent their responses, returns its result."""
 
@@ -146,7 +170,10 @@ class Provider(abc.ABC):
     settings: ClassVar[Mapping[str, Setting]] = {}
     writable_fields: ClassVar[frozenset[str]] = frozenset({"name"})
     list_options: ClassVar[frozenset[str]] = frozenset()
-    create_options: ClassVar[frozenset[str]] = frozenset()
+    #: the keyword options ``create`` accepts, declared once: the store checks them
+    #: (name and kind) before any request, and the CLI offers each configurable one
+    #: as ``spaces create --NAME`` (a plain set of names is read as untyped options)
+    create_options: ClassVar[Mapping[str, Setting] | frozenset[str]] = {}
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.config = dict(settings)
@@ -231,6 +258,38 @@ class Provider(abc.ABC):
         return "a user's own space" if space.kind is SpaceKind.USER else None
 
 
+    def create_subspace(
+        self, space_id: str, name: str, description: str, private: bool
+    ) -> Operation[Subspace]:
+        """Only where ``Capability.SUBSPACES``; the name and flags are checked already."""
+        raise NotImplementedError
+
+    def get_subspace(self, space_id: str, name: str) -> Operation[Subspace]:
+        raise NotImplementedError
+
+    def request(self, call: Request) -> Operation[Response]:
+        """A passthrough request (``store.request``), already checked to stay under
+        the base URL. The default sends it as it is; override it to add headers the
+        API wants or to read an error convention the status does not show."""
+        return (yield call)
+
+    def check(self) -> Operation[None]:
+        """The cheapest authenticated request the API offers (``store.check``).
+
+        The default sends the first request of a listing and reads its answer;
+        override it where the API has something cheaper (a "who am I" endpoint).
+        """
+        listing = self.list(None, {})
+        try:
+            item = next(listing)
+            if isinstance(item, Request):
+                listing.send((yield item))  # reading the answer raises what it says
+        except StopIteration:
+            pass
+        finally:
+            listing.close()
+
+
 def load_json(content: bytes | str) -> Any:
     """Strict JSON from an untrusted source; anything unreadable is a ``ValueError``
     naming what is wrong (never the content)."""
@@ -285,6 +344,8 @@ class Plugin(abc.ABC):
     summary: str = ""
     capabilities: frozenset[Capability] = frozenset()
     settings: Mapping[str, Setting] = {}
+    #: the options its stores' ``create`` accepts (see ``Provider.create_options``)
+    create_options: Mapping[str, Setting] = {}
 
     @abc.abstractmethod
     def open(self, settings: Mapping[str, Any]) -> SpaceStore:
@@ -301,6 +362,38 @@ class Plugin(abc.ABC):
     def check_settings(self, values: Mapping[str, Any], *, where: str = "") -> dict[str, Any]:
         """Coerce and complete settings; unknown, mistyped or missing ones are a ``ConfigError``."""
         return check_settings(self.settings, values, provider=self.name, where=where)
+
+
+def option_specs(declared: Mapping[str, Setting] | Iterable[str]) -> dict[str, Setting]:
+    """A declaration of keyword options as ``{name: Setting}``; bare names accept any value."""
+    if isinstance(declared, Mapping):
+        return dict(declared)
+    return {name: Setting(name, object) for name in declared}
+
+
+def check_option_values(options: Mapping[str, Any], specs: Mapping[str, Setting], what: str) -> None:
+    """Refuse, with a ``ValidationError``, options ``specs`` does not declare or of the wrong kind.
+
+    ``None`` means "not given". The library takes values as they are (no strings
+    read as numbers): the CLI turns its text into the declared kind first.
+    """
+    unknown = sorted(set(options) - set(specs))
+    if unknown:
+        known = ", ".join(sorted(specs)) or "none"
+        raise ValidationError(f"unknown option(s) for {what}: {', '.join(unknown)} (known: {known})")
+    for key, value in options.items():
+        kind = specs[key].kind
+        if value is None or kind is object:
+            continue
+        wrong = not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            wrong = False
+        if wrong:
+            expected = _KIND_NAMES.get(kind, "a " + kind.__name__)
+            raise ValidationError(
+                f"{what} option {key!r} must be {expected}, not {type(value).__name__}",
+                fields={key: f"not {expected}"},
+            )
 
 
 def check_settings(

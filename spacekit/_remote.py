@@ -15,21 +15,22 @@ from typing import Any
 from ._engine import AsyncEngine, SyncEngine
 from ._engineconfig import ENGINE_SETTINGS, EngineConfig
 from ._listing import guarded
-from ._model import Space, SpaceToken
-from ._plugin import EmulatorLike, Plugin, Provider, Setting
+from ._model import Space, SpaceToken, Subspace
+from ._plugin import EmulatorLike, Plugin, Provider, Request, Response, Setting, option_specs
 from ._store import AsyncSpaceStore, SpaceStore
 from ._validate import check_base_url, check_credential
 
 
 class _RemoteMixin:
     _provider: Provider
+    create_options: Mapping[str, Setting]
 
     def _describe(self, provider: Provider) -> None:
         self.provider = provider.name
         self.capabilities = provider.capabilities
         self.writable_fields = provider.writable_fields
         self.list_options = provider.list_options
-        self.create_options = provider.create_options
+        self.create_options = option_specs(provider.create_options)
         self.location = provider.base_url
 
     def stored_name(self, name: str) -> str:
@@ -61,6 +62,18 @@ class RemoteStore(_RemoteMixin, SpaceStore):
 
     def _create_token(self, space_id: str, permanent: bool) -> SpaceToken:
         return self._engine.run(self._provider.create_token(space_id, permanent))
+
+    def _create_subspace(self, space_id: str, name: str, description: str, private: bool) -> Subspace:
+        return self._engine.run(self._provider.create_subspace(space_id, name, description, private))
+
+    def _get_subspace(self, space_id: str, name: str) -> Subspace:
+        return self._engine.run(self._provider.get_subspace(space_id, name))
+
+    def _request(self, call: Request) -> Response:
+        return self._engine.run(self._provider.request(call))
+
+    def _check(self) -> None:
+        self._engine.run(self._provider.check())
 
     def _close(self) -> None:
         self._engine.close()
@@ -95,6 +108,18 @@ class AsyncRemoteStore(_RemoteMixin, AsyncSpaceStore):
     async def _create_token(self, space_id: str, permanent: bool) -> SpaceToken:
         return await self._engine.run(self._provider.create_token(space_id, permanent))
 
+    async def _create_subspace(self, space_id: str, name: str, description: str, private: bool) -> Subspace:
+        return await self._engine.run(self._provider.create_subspace(space_id, name, description, private))
+
+    async def _get_subspace(self, space_id: str, name: str) -> Subspace:
+        return await self._engine.run(self._provider.get_subspace(space_id, name))
+
+    async def _request(self, call: Request) -> Response:
+        return await self._engine.run(self._provider.request(call))
+
+    async def _check(self) -> None:
+        await self._engine.run(self._provider.check())
+
     async def _close(self) -> None:
         await self._engine.close()
 
@@ -116,6 +141,7 @@ class RemotePlugin(Plugin):
         self.capabilities = provider.capabilities
         base = Setting("base_url", default=provider.default_base_url, help="the API root")
         self.settings = {**ENGINE_SETTINGS, "base_url": base, **provider.settings}
+        self.create_options = option_specs(provider.create_options)
         self._emulator = emulator
 
     def check_settings(self, values: Mapping[str, Any], *, where: str = "") -> dict[str, Any]:

@@ -8,7 +8,9 @@ which is all an implementation writes::
     _list(query, options) -> iterator of Space        _get(space_id) -> Space
     _create(name, description, options) -> Space       _update(space_id, changes) -> Space
     _delete(space_id) -> None                          _create_token(space_id, permanent)
-    _close() -> None
+    _create_subspace(space_id, name, description, private) -> Subspace
+    _get_subspace(space_id, name) -> Subspace          _request(call) -> Response
+    _check() -> None                                   _close() -> None
 
 ``changes`` holds only the fields the caller gave (``name`` and/or ``description``).
 Remote providers do not subclass these: they describe their API to the HTTP engine
@@ -18,13 +20,23 @@ Remote providers do not subclass these: they describe their API to the HTTP engi
 from __future__ import annotations
 
 import abc
+import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Final
 
-from ._errors import ValidationError
-from ._model import Capability, Space, SpaceKind, SpaceToken
-from ._validate import check_description, check_id, check_name, check_options, require
+from ._errors import FieldDroppedWarning, ValidationError
+from ._model import Capability, Space, SpaceKind, SpaceToken, Subspace
+from ._plugin import Request, Response, Setting, check_option_values
+from ._validate import (
+    check_description,
+    check_id,
+    check_name,
+    check_options,
+    check_passthrough,
+    check_subspace_name,
+    require,
+)
 
 
 class _Unset:
@@ -52,9 +64,10 @@ class _Base:
     capabilities: frozenset[Capability] = frozenset()
     #: the Space fields this store keeps when a space is written to it
     writable_fields: frozenset[str] = frozenset({"name"})
-    #: keyword options ``list`` and ``create`` accept beyond the common ones
+    #: keyword options ``list`` and ``create`` accept beyond the common ones; create
+    #: options are declared with their kind and help (the CLI offers them as flags)
     list_options: ClassVar[frozenset[str]] = frozenset()
-    create_options: ClassVar[frozenset[str]] = frozenset()
+    create_options: Mapping[str, Setting] = {}
     #: where the store is (a URL or a path) for reports and journals; never a secret
     location: str = ""
 
@@ -73,12 +86,48 @@ class _Base:
         self, name: Any, description: Any, options: Mapping[str, Any]
     ) -> tuple[str, str | None]:
         require(self.capabilities, Capability.CREATE, self.provider)
-        check_options(options, self.create_options, f"{self.provider} create")
-        return check_name(name), check_description(description)
+        check_option_values(options, self.create_options, f"{self.provider} create")
+        name, description = check_name(name), check_description(description)
+        self._note_dropped_description(description)
+        return name, description
 
     def _check_update(self, space_id: Any, name: Any, description: Any) -> tuple[str, dict[str, Any]]:
         require(self.capabilities, Capability.UPDATE, self.provider)
-        return check_id(space_id), _changes(name, description)
+        space_id, changes = check_id(space_id), _changes(name, description)
+        self._note_dropped_description(changes.get("description"))
+        return space_id, changes
+
+    def _note_dropped_description(self, description: str | None) -> None:
+        """Create and update treat alike a description the store cannot keep: it is left
+        out, and a ``FieldDroppedWarning`` says so (before any request).
+
+        An empty description (or None) holds nothing and passes quietly; callers
+        copying spaces between stores (migrations) ask ``writable_fields`` first.
+        """
+        if description and "description" not in self.writable_fields:
+            message = f"the {self.provider} store keeps no description: it was left out"
+            warnings.warn(FieldDroppedWarning(message), stacklevel=4)
+
+    def _check_subspace(self, space_id: Any, name: Any) -> tuple[str, str]:
+        require(self.capabilities, Capability.SUBSPACES, self.provider)
+        return check_id(space_id), check_subspace_name(name)
+
+    def _check_new_subspace(
+        self, space_id: Any, name: Any, description: Any, private: Any
+    ) -> tuple[str, str, str, bool]:
+        space_id, name = self._check_subspace(space_id, name)
+        if not isinstance(private, bool):
+            raise ValidationError(
+                f"private must be True or False, not {private!r}", fields={"private": "not a boolean"}
+            )
+        return space_id, name, check_description(description) or "", private
+
+    def _check_request(self, method: Any, path: Any, params: Any, json: Any, retry_safe: Any) -> Request:
+        require(self.capabilities, Capability.REQUEST, self.provider)
+        method, path, query = check_passthrough(method, path, params, json, base_url=self.location)
+        if retry_safe is not None and not isinstance(retry_safe, bool):
+            raise ValidationError(f"retry_safe must be True, False or None, not {retry_safe!r}")
+        return Request(method, path, params=query, json=json, retry_safe=retry_safe)
 
     def __repr__(self) -> str:
         where = f" {self.location}" if self.location else ""
@@ -128,6 +177,51 @@ class SpaceStore(_Base, abc.ABC):
         require(self.capabilities, Capability.TOKENS, self.provider)
         return self._create_token(check_id(space_id), bool(permanent))
 
+    def create_subspace(
+        self, space_id: str, name: str, *, description: str = "", private: bool = True
+    ) -> Subspace:
+        """Create a subspace of a space (only where ``Capability.SUBSPACES``).
+
+        ``name`` is letters, digits, underscores and hyphens, checked before any
+        request; ``Conflict`` if the space already holds a subspace of that name.
+        Returns the subspace as stored.
+        """
+        args = self._check_new_subspace(space_id, name, description, private)
+        return self._create_subspace(*args)
+
+    def get_subspace(self, space_id: str, name: str) -> Subspace:
+        """One subspace of a space by name; ``NotFound`` when absent."""
+        return self._get_subspace(*self._check_subspace(space_id, name))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int | float] | None = None,
+        json: Any = None,
+        retry_safe: bool | None = None,
+    ) -> Response:
+        """Send one request to a path under the store's base URL (``Capability.REQUEST``).
+
+        It goes through the same engine as every operation: credentials, retries,
+        rate limits, error mapping and redaction. A status of 400 or more raises the
+        error an operation would. ``path`` must stay under the base URL: an absolute
+        URL, ``//host``, or ``..`` (even percent-encoded) is a ``ValidationError``
+        before anything is sent. GET, HEAD, OPTIONS, PUT and DELETE are retried
+        after failures; POST and PATCH only with ``retry_safe=True``.
+        """
+        return self._request(self._check_request(method, path, params, json, retry_safe))
+
+    def check(self) -> None:
+        """Make the cheapest authenticated request the store offers; raise what it answers.
+
+        Returns nothing when the store is reachable and takes its credentials;
+        otherwise ``AuthenticationError``, ``PermissionDenied``,
+        ``ProviderUnavailable`` and the rest of the error tree.
+        """
+        self._check()
+
     def close(self) -> None:
         """Release connections and files. Closing twice is harmless."""
         self._close()
@@ -160,6 +254,20 @@ class SpaceStore(_Base, abc.ABC):
 
     def _create_token(self, space_id: str, permanent: bool) -> SpaceToken:
         raise NotImplementedError  # only reached where Capability.TOKENS is declared
+
+    def _create_subspace(self, space_id: str, name: str, description: str, private: bool) -> Subspace:
+        raise NotImplementedError  # only reached where Capability.SUBSPACES is declared
+
+    def _get_subspace(self, space_id: str, name: str) -> Subspace:
+        raise NotImplementedError
+
+    def _request(self, call: Request) -> Response:
+        raise NotImplementedError  # only reached where Capability.REQUEST is declared
+
+    def _check(self) -> None:
+        """By default: read the first space listed."""
+        if Capability.LIST in self.capabilities:
+            next(iter(self._list(None, {})), None)
 
     def _close(self) -> None:
         return None
@@ -195,6 +303,29 @@ class AsyncSpaceStore(_Base, abc.ABC):
         require(self.capabilities, Capability.TOKENS, self.provider)
         return await self._create_token(check_id(space_id), bool(permanent))
 
+    async def create_subspace(
+        self, space_id: str, name: str, *, description: str = "", private: bool = True
+    ) -> Subspace:
+        args = self._check_new_subspace(space_id, name, description, private)
+        return await self._create_subspace(*args)
+
+    async def get_subspace(self, space_id: str, name: str) -> Subspace:
+        return await self._get_subspace(*self._check_subspace(space_id, name))
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int | float] | None = None,
+        json: Any = None,
+        retry_safe: bool | None = None,
+    ) -> Response:
+        return await self._request(self._check_request(method, path, params, json, retry_safe))
+
+    async def check(self) -> None:
+        await self._check()
+
     async def aclose(self) -> None:
         await self._close()
 
@@ -226,6 +357,25 @@ class AsyncSpaceStore(_Base, abc.ABC):
 
     async def _create_token(self, space_id: str, permanent: bool) -> SpaceToken:
         raise NotImplementedError
+
+    async def _create_subspace(self, space_id: str, name: str, description: str, private: bool) -> Subspace:
+        raise NotImplementedError
+
+    async def _get_subspace(self, space_id: str, name: str) -> Subspace:
+        raise NotImplementedError
+
+    async def _request(self, call: Request) -> Response:
+        raise NotImplementedError
+
+    async def _check(self) -> None:
+        if Capability.LIST in self.capabilities:
+            listing = self._list(None, {})
+            try:
+                await anext(listing, None)
+            finally:
+                close = getattr(listing, "aclose", None)
+                if close is not None:
+                    await close()
 
     async def _close(self) -> None:
         return None

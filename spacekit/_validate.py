@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ._errors import ConfigError, Unsupported, ValidationError
 from ._model import Capability
@@ -86,6 +87,8 @@ _DOING = {
     Capability.UPDATE: "update spaces",
     Capability.DELETE: "delete spaces",
     Capability.TOKENS: "issue space tokens",
+    Capability.SUBSPACES: "create or read subspaces",
+    Capability.REQUEST: "send requests to other paths of its API",
 }
 
 
@@ -151,3 +154,98 @@ def check_credential(value: object, *, setting: str) -> str:
             "HTTP header carries it (its value is not shown)"
         )
     return value
+
+
+SUBSPACE_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+
+
+def check_subspace_name(name: object) -> str:
+    """A subspace name: 1 to 255 letters, digits, underscores and hyphens (Instabase's rule)."""
+    if isinstance(name, str) and SUBSPACE_NAME.fullmatch(name):
+        return name
+    raise ValidationError(
+        f"a subspace name must be 1 to 255 letters, digits, underscores or hyphens, got {name!r}",
+        fields={"name": "letters, digits, underscores or hyphens"},
+    )
+
+
+METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+
+
+def check_passthrough(
+    method: object, path: object, params: object, body: object, *, base_url: str
+) -> tuple[str, str, dict[str, str]]:
+    """Check a passthrough request; return its method, path and query parameters.
+
+    The path must stay under ``base_url`` (its origin and its path prefix): an
+    absolute URL, a scheme-relative ``//host``, a backslash, or a ``.``/``..``
+    segment (even percent-encoded, once or more) is refused. Nothing is sent for a
+    refused request, so credentials never go anywhere else.
+    """
+    if not isinstance(method, str) or method.upper() not in METHODS:
+        raise ValidationError(f"method must be one of {', '.join(sorted(METHODS))}, got {method!r}")
+    return method.upper(), check_request_path(path, base_url), _query(params, body)
+
+
+def check_request_path(path: object, base_url: str) -> str:
+    """A path relative to ``base_url`` that cannot leave it, as ``/a/b`` (a query kept)."""
+    if not isinstance(path, str):
+        raise ValidationError(f"path must be a string, not {type(path).__name__}")
+
+    def refuse(why: str) -> ValidationError:
+        return ValidationError(f"path {path!r} refused: {why}; nothing was sent", fields={"path": why})
+
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in path):
+        raise refuse("it contains control characters")
+    if "#" in path:
+        raise refuse("a fragment is never sent")
+    route, mark, query = path.partition("?")
+    decoded = route
+    for _ in range(4):  # a path decoded twice on its way (a proxy, then the app) is no safer
+        decoded, previous = unquote(decoded), decoded
+        if decoded == previous:
+            break
+    if "\\" in decoded:
+        raise refuse("backslashes are read as slashes by some servers")
+    if route.startswith("//") or urlsplit(route).scheme or urlsplit(route).netloc:
+        raise refuse("it must be a path under the store's base URL, not an absolute URL")
+    if any(segment in (".", "..") for segment in decoded.split("/")):
+        raise refuse("'.' and '..' segments could leave the base URL")
+    normalized = "/" + route.lstrip("/") + (mark + query if mark else "")
+    _stays_under(normalized, base_url, refuse)
+    return normalized
+
+
+def _stays_under(path: str, base_url: str, refuse: Any) -> None:
+    """Check, as httpx will join them, that the URL keeps the base's origin and prefix."""
+    import httpx  # here: importing spacekit does not import httpx
+
+    base = httpx.URL(base_url.rstrip("/") + "/")
+    try:
+        joined = httpx.URL(str(base).rstrip("/") + path)
+    except httpx.InvalidURL as exc:
+        raise refuse(f"not a valid URL path ({exc})") from None
+    if (joined.scheme, joined.host, joined.port) != (base.scheme, base.host, base.port):
+        raise refuse("it would leave the store's origin")
+    if not joined.raw_path.startswith(base.raw_path):
+        raise refuse("it would leave the base URL's path")
+
+
+def _query(params: object, body: object) -> dict[str, str]:
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise ValidationError(f"params must be a mapping, not {type(params).__name__}")
+    query: dict[str, str] = {}
+    for key, value in params.items():
+        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValidationError(
+                f"params must map names to strings or numbers, got {key!r}: {value!r} "
+                "(spell booleans as the API does, 'true' or 'True')"
+            )
+        query[key] = str(value)
+    try:
+        json.dumps(body, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"json must be JSON data: {exc}") from None
+    return query

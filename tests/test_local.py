@@ -95,7 +95,11 @@ def test_plugins_are_registered_under_their_names() -> None:
 
 @pytest.mark.parametrize("plugin", [local_plugin, memory_plugin], ids=["local", "memory"])
 def test_plugins_declare_every_capability_but_tokens(plugin: spacekit.plugin.Plugin) -> None:
-    assert plugin.capabilities == frozenset(Capability) - {Capability.TOKENS}
+    assert plugin.capabilities == frozenset(Capability) - {
+        Capability.TOKENS,
+        Capability.REQUEST,
+        Capability.SUBSPACES,
+    }
     assert plugin.emulator() is None
     assert plugin.summary
 
@@ -115,7 +119,8 @@ def test_stores_describe_themselves(
         "subspaces",
         "image_url",
     }
-    assert local.create_options == {"kind", "owner", "admins", "subspaces", "image_url"}
+    assert set(local.create_options) == {"kind", "owner", "admins", "subspaces", "image_url"}
+    assert not local.create_options["admins"].configurable  # not offered on the command line
     assert isinstance(local, SQLiteStore)
 
 

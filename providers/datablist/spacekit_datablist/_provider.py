@@ -16,6 +16,9 @@ Rules worth knowing:
   An update that changes only the description sends nothing and reads back.
 - Unknown ids: a 404, or a 400 to a GET or DELETE (only the id was sent), is
   ``NotFound``; a 400 to a PATCH is checked with a read of the id.
+- ``check()`` is the token exchange (when an API key is set) and then the cheapest
+  authenticated read, ``GET /``; ``request()`` sends any other call of the data API
+  with the JSON media types Datablist asks for.
 - Privilege: creating and deleting workspaces needs a privilege many accounts lack.
   A 403 there is ``PermissionDenied`` saying so. The real status is undocumented, so
   a 401 on create or delete that survives a fresh token is checked with a read
@@ -68,7 +71,14 @@ class DatablistProvider(Provider):
 
     name = PROVIDER
     capabilities = frozenset(
-        {Capability.LIST, Capability.GET, Capability.CREATE, Capability.UPDATE, Capability.DELETE}
+        {
+            Capability.LIST,
+            Capability.GET,
+            Capability.CREATE,
+            Capability.UPDATE,
+            Capability.DELETE,
+            Capability.REQUEST,
+        }
     )
     default_base_url = "https://data.datablist.com"
     settings = {
@@ -145,6 +155,24 @@ class DatablistProvider(Provider):
         return error_for_status(status, _explained(message, detail), **context)
 
     # -- operations -------------------------------------------------------------------
+
+    def check(self) -> Operation[None]:
+        # The engine exchanges the API key first (needs_authentication), so a refused
+        # key is an AuthenticationError from the exchange, a refused token one from here.
+        yield _request("GET", "/")
+
+    def request(self, call: Request) -> Operation[Response]:
+        headers = {**JSON_HEADERS, **call.headers}
+        return (
+            yield Request(
+                call.method,
+                call.path,
+                params=call.params,
+                json=call.json,
+                headers=headers,
+                retry_safe=call.retry_safe,
+            )
+        )
 
     def list(self, query: str | None, options: Mapping[str, Any]) -> ListOperation:
         response = cast(Response, (yield _request("GET", "/")))

@@ -12,6 +12,9 @@ What the API offers, and so what the store can do:
 - create: only Organization Spaces, through ``POST /api/v1/organizations/<org_name>``.
 - update, delete, tokens: not in the API; the store raises ``Unsupported`` before
   any request.
+- check: the cheapest authenticated call is the space listing without flags.
+- request: any other v1 call; an HTTP 200 answering ``"status": "ERROR"`` raises
+  the error its message names, as for every operation.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from spacekit import (
     AuthenticationError,
@@ -59,7 +62,11 @@ def check_org_name(handle: object, *, derived_from: str | None = None) -> str:
     """A valid organization handle (3-100 letters, digits, underscores), else ``ValidationError``."""
     if isinstance(handle, str) and ORG_NAME.fullmatch(handle):
         return handle
-    origin = f" (derived from the name {derived_from!r}; pass handle= to choose one)" if derived_from else ""
+    origin = (
+        f" (derived from the name {derived_from!r}; choose one with handle=, or --handle on the command line)"
+        if derived_from
+        else ""
+    )
     raise ValidationError(
         f"an Instabase organization name must be 3 to 100 letters, digits or underscores, "
         f"got {handle!r}{origin}",
@@ -81,14 +88,21 @@ class InstabaseProvider(Provider):
     """
 
     name = PROVIDER
-    capabilities = frozenset({Capability.LIST, Capability.GET, Capability.CREATE})
+    capabilities = frozenset({Capability.LIST, Capability.GET, Capability.CREATE, Capability.REQUEST})
     default_base_url = "https://www.instabase.com"
     settings = {
         "token": Setting("token", required=True, secret=True, help="an OAuth access token from the web UI"),
     }
     writable_fields = frozenset({"name", "description"})
     list_options = frozenset({"admin_only"})
-    create_options = frozenset({"handle"})
+    create_options: ClassVar[Mapping[str, Setting]] = {
+        "handle": Setting(
+            "handle",
+            str,
+            help="the organization's handle, 3 to 100 letters, digits or underscores "
+            "(default: derived from the name)",
+        ),
+    }
 
     def headers(self) -> Mapping[str, str]:
         return {"Authorization": f"Bearer {self.config['token']}"}
@@ -113,6 +127,15 @@ class InstabaseProvider(Provider):
         )
 
     # -- operations -------------------------------------------------------------------
+
+    def check(self) -> Operation[None]:
+        read_envelope((yield Request("GET", LIST_PATH)))  # a 200 may still say ERROR
+
+    def request(self, call: Request) -> Operation[Response]:
+        response = yield call
+        if _says_error(response):
+            read_envelope(response)  # raises the error the message names
+        return response
 
     def list(self, query: str | None, options: Mapping[str, Any]) -> ListOperation:
         params = dict(FULL_VIEW)
@@ -156,6 +179,18 @@ class InstabaseProvider(Provider):
             is_admin=True,
             raw=answer,
         )
+
+
+def _says_error(response: Response) -> bool:
+    """Whether a body is the v1 failure envelope, ``{"status": "ERROR", ...}``."""
+    if not response.content.lstrip().startswith(b"{"):
+        return False
+    try:
+        body = response.json()
+    except SpacekitError:
+        return False
+    status = body.get("status") if isinstance(body, Mapping) else None
+    return isinstance(status, str) and status.upper() == "ERROR"
 
 
 def _admin_only(options: Mapping[str, Any]) -> bool:

@@ -135,6 +135,11 @@ class NeuroIOEmulator(Emulator):
         page = [dict(s) for s in matching[offset : offset + limit]]
         return json_response(200, self.page_body(request, page, len(matching), limit, offset))
 
+    @router.route("GET", r"/v1/whoami/")
+    def _whoami(self, request: httpx.Request) -> httpx.Response:
+        # The real shape is unpublished: the caller's identity, as some object.
+        return json_response(200, {"id": 1, "username": "emulator", "token_type": "account"})
+
     @router.route("GET", r"/v1/lists/spaces/")
     def _full_list(self, request: httpx.Request) -> httpx.Response:
         return json_response(200, [dict(s) for s in self.spaces.values()])

@@ -12,14 +12,14 @@ refused with 405 is sent again as PUT (as the JS SDK does), and an empty update
 answer is read back.
 
 NeuroIO spaces have an id and a name, nothing else (``writable_fields`` says so).
-``create`` keeps what NeuroIO can hold and drops a description, as every store
-does with fields outside its ``writable_fields`` (the contract suite expects it,
-and migration plans report the loss). ``update`` is different: its whole point is
-the change asked for, so setting a description is a ``ValidationError`` raised
-before any request, rather than a success that changed nothing. It is a
-``ValidationError`` (not ``Unsupported``, which is about capabilities) because the
-operation is supported and the argument is what NeuroIO refuses: the service
-answers an unknown field with 400, the same error class, found here locally.
+A description given to ``create`` or ``update`` is treated alike: left out of the
+request, with a ``spacekit.FieldDroppedWarning`` from the store saying so (as for
+every store whose ``writable_fields`` lack it). An update that changes only the
+description sends nothing and reads the space back. Migrations ask
+``writable_fields`` first and report the description as lost.
+
+``check()`` reads ``GET /v1/whoami/`` (the caller's identity); ``request()`` sends
+any other call of the API with the store's token.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from spacekit import (
     Space,
     SpacekitError,
     SpaceToken,
-    ValidationError,
 )
 from spacekit.plugin import (
     ListOperation,
@@ -59,6 +58,7 @@ PAGE_SIZE = 100
 actually came back, so a server that caps pages lower is still read in full."""
 
 SPACES = "/v1/spaces/"
+WHOAMI = "/v1/whoami/"
 
 
 class NeuroIOProvider(Provider):
@@ -74,6 +74,7 @@ class NeuroIOProvider(Provider):
             Capability.UPDATE,
             Capability.DELETE,
             Capability.TOKENS,
+            Capability.REQUEST,
         }
     )
     default_base_url = "https://iam.neuroio.com"
@@ -126,14 +127,12 @@ class NeuroIOProvider(Provider):
         response = yield Request("POST", SPACES, json={"name": name})
         return self._parse(response, response.json())
 
+    def check(self) -> Operation[None]:
+        yield Request("GET", WHOAMI)  # any 2xx: the shape of the answer is unpublished
+
     def update(self, space_id: str, changes: Mapping[str, Any]) -> Operation[Space]:
-        if changes.get("description") is not None:
-            raise ValidationError(
-                "NeuroIO spaces have no description; only the name can be updated",
-                fields={"description": "not supported by NeuroIO"},
-            )
         path = _space_path(space_id)
-        if "name" not in changes:  # clearing a description NeuroIO never has changes nothing
+        if "name" not in changes:  # a description NeuroIO cannot hold changes nothing
             return (yield from self.get(space_id))
         body = {"name": changes["name"]}
         try:

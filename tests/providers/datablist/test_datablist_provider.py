@@ -31,6 +31,7 @@ def test_capabilities_and_writable_fields(store: Any) -> None:
         Capability.CREATE,
         Capability.UPDATE,
         Capability.DELETE,
+        Capability.REQUEST,
     }
     assert store.writable_fields == {"name"}
     assert DatablistProvider.default_base_url == "https://data.datablist.com"

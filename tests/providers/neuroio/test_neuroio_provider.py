@@ -17,7 +17,7 @@ def test_registered_with_its_settings_and_capabilities() -> None:
     with spacekit.connect("neuroio", token="t0ken-value") as store:
         assert store.provider == "neuroio"
         assert store.location == "https://iam.neuroio.com"
-        assert store.capabilities == frozenset(Capability)
+        assert store.capabilities == frozenset(Capability) - {Capability.SUBSPACES}
         assert store.writable_fields == frozenset({"name"})
     assert plugin.settings["token"].secret and plugin.settings["token"].required
 
@@ -50,20 +50,26 @@ def test_every_operation_sends_the_documented_request(
         assert request.headers["User-Agent"].startswith("spacekit/")
 
 
-def test_create_keeps_only_what_neuroio_holds(nio: spacekit.SpaceStore, emulator: NeuroIOEmulator) -> None:
-    space = nio.create("described", description="dropped: NeuroIO has no descriptions")
+def test_create_keeps_only_what_neuroio_holds_and_says_so(
+    nio: spacekit.SpaceStore, emulator: NeuroIOEmulator
+) -> None:
+    with pytest.warns(spacekit.FieldDroppedWarning, match="neuroio store keeps no description"):
+        space = nio.create("described", description="dropped: NeuroIO has no descriptions")
     assert space.description is None
     assert emulator.requests[-1].json() == {"name": "described"}
 
 
-def test_update_of_a_description_is_refused_before_any_request(
+def test_update_treats_a_description_as_create_does(
     nio: spacekit.SpaceStore, emulator: NeuroIOEmulator
 ) -> None:
-    with pytest.raises(spacekit.ValidationError) as caught:
-        nio.update("1", name="renamed", description="cannot be kept")
-    assert "description" in caught.value.fields
-    assert emulator.requests == []
-    assert emulator.spaces[1]["name"] == "default"
+    with pytest.warns(spacekit.FieldDroppedWarning, match="neuroio store keeps no description"):
+        space = nio.update("1", name="renamed", description="cannot be kept")
+    assert (space.name, space.description) == ("renamed", None)
+    assert [(r.method, r.json()) for r in emulator.requests] == [("PATCH", {"name": "renamed"})]
+    emulator.requests.clear()
+    with pytest.warns(spacekit.FieldDroppedWarning):
+        assert nio.update("1", description="only this").name == "renamed"
+    assert [(r.method, r.path) for r in emulator.requests] == [("GET", "/v1/spaces/1/")]
 
 
 def test_clearing_a_description_changes_nothing(nio: spacekit.SpaceStore, emulator: NeuroIOEmulator) -> None:
@@ -179,8 +185,8 @@ async def test_the_async_store_shares_the_logic(
     assert len([s async for s in anio.list()]) == 121
     token = await anio.create_token("1", permanent=True)
     assert token.permanent
-    with pytest.raises(spacekit.ValidationError):
-        await anio.update("1", description="nope")
+    with pytest.warns(spacekit.FieldDroppedWarning):
+        assert (await anio.update("1", description="nope")).description is None
     await anio.update("2", name="renamed")
     await anio.delete("2")
     with pytest.raises(spacekit.NotFound):

@@ -34,7 +34,7 @@ def _provoke_every_error(store: spacekit.SpaceStore, emulator: NeuroIOEmulator) 
     provocations: list[tuple[Callable[[], None], Callable[[], object]]] = [
         (lambda: None, lambda: store.get("404")),
         (lambda: None, lambda: store.create(" ")),
-        (lambda: None, lambda: store.update("1", description="x")),
+        (lambda: None, lambda: store.update("1", name="bad\x00name")),
         (lambda: emulator.faults.fail(400, body=echoing), lambda: store.create("x")),
         (lambda: emulator.faults.fail(401, body=echoing), lambda: store.get("1")),
         (lambda: emulator.faults.fail(500, times=3, body=echoing), lambda: store.get("1")),  # 1 + 2 retries
