@@ -257,7 +257,6 @@ class Provider(abc.ABC):
         never plan such a delete. The default protects a user's own space."""
         return "a user's own space" if space.kind is SpaceKind.USER else None
 
-
     def create_subspace(
         self, space_id: str, name: str, description: str, private: bool
     ) -> Operation[Subspace]:
