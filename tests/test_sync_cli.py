@@ -55,8 +55,9 @@ def test_check_exits_1_on_drift_and_0_once_applied(tmp_path: Path) -> None:
     assert "2 created; the target matches the source" in applied.stdout
     assert run("spaces.toml", "work", "--check").exit_code == 0
     store(tmp_path, "work").create("Extra")
-    assert run("spaces.toml", "work", "--check").exit_code == 0  # kept unless --delete
+    assert run("spaces.toml", "work", "--check").exit_code == 1  # the target differs
     assert run("spaces.toml", "work", "--check", "--delete").exit_code == 1
+    assert run("spaces.toml", "work", "--check", "--select", "R*").exit_code == 0
     assert run("spaces.toml", "work", "--check", "--apply").exit_code == 2
 
 

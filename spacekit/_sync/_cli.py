@@ -7,7 +7,10 @@ prints the whole report instead.
 
 Exit codes, as for ``spacekit migrate``::
 
-    0   the plan was printed (no --apply); with --check: the target matches;
+    0   the plan was printed (no --apply); with --check: the target equals the
+        source (every source space has its counterpart, equal in the fields the
+        target keeps, and the target has no other space but those its provider
+        protects, among the selected names);
         with --apply: every item succeeded and the target now matches the source
     1   with --check: the target differs; with --apply: some items failed, or the
         target does not match the source afterwards
@@ -71,7 +74,9 @@ def _output(report: SyncReport, as_json: bool, verbose: bool) -> None:
 def _show(report: SyncReport, verbose: bool) -> None:
     click.echo(report.summary())
     for item in report.items:
-        shown = verbose or (item.outcome.value == "failed" if report.applied else item.action in CHANGES)
+        shown = verbose or (
+            item.outcome.value == "failed" if report.applied else item.action in CHANGES or item.extra
+        )
         if shown or (item.error and not report.applied):
             click.echo(_line(item, report.applied))
     for mismatch in report.mismatches:

@@ -211,7 +211,7 @@ def _cannot(target: SpaceStore, capability: Capability) -> str | None:
 def _leftover(space: Space, target: SpaceStore, delete: bool) -> Pair:
     base = SyncItem(SyncAction.KEEP, SyncOutcome.KEPT, target_id=space.id, target_name=space.name)
     if not delete:
-        return Pair(attrs.evolve(base, reason=NOT_IN_SOURCE), target=space)
+        return Pair(attrs.evolve(base, reason=NOT_IN_SOURCE, extra=True), target=space)
     held = target.protected(space)
     if held:
         return Pair(attrs.evolve(base, reason=f"not in the source, but never deleted: {held}"), target=space)

@@ -70,6 +70,8 @@ class SyncItem:
     lost: tuple[str, ...] = ()
     reason: str | None = None
     error: str | None = None
+    #: a target space with no source counterpart, left in place (no delete asked for)
+    extra: bool = False
 
     @property
     def label(self) -> str:
@@ -94,6 +96,7 @@ class SyncItem:
             "lost_fields": list(self.lost),
             "reason": self.reason,
             "error": self.error,
+            "extra": self.extra,
         }
 
 
@@ -102,8 +105,10 @@ class SyncReport:
     """Every pair and what happened to it.
 
     ``ok`` means no item failed and, for an applied run, the target listed again
-    afterwards matched the source (``mismatches`` says how it did not). ``in_sync``
-    means the plan had nothing to change: what ``spacekit sync --check`` tests.
+    afterwards matched the plan (``mismatches`` says how it did not). ``in_sync``
+    means the target already equals the source: nothing to create, update or delete,
+    and no target space without a source counterpart (unless the provider protects
+    it), which is what ``spacekit sync --check`` tests.
     """
 
     source: Identity
@@ -134,8 +139,8 @@ class SyncReport:
 
     @property
     def in_sync(self) -> bool:
-        """Whether the plan changes nothing (and has no item it cannot carry out)."""
-        return not any(item.action in CHANGES or item.error for item in self.items)
+        """Whether the target equals the source (see the class docstring)."""
+        return not any(item.action in CHANGES or item.error or item.extra for item in self.items)
 
     @property
     def ok(self) -> bool:
