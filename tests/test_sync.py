@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -10,7 +11,9 @@ from migrate_helpers import emulator, fast_store, mutating
 
 import spacekit
 from spacekit import Principal, Space, SpaceKind, Unsupported, ValidationError
+from spacekit._local import SQLiteStore
 from spacekit._migrate._journal import Journal
+from spacekit._migrate._lock import held
 from spacekit._migrate._record import Action, Record, State
 from spacekit._migrate._stores import identity
 from spacekit._sync import SyncAction, SyncOutcome, TooManyChanges, sync
@@ -289,3 +292,64 @@ def test_the_final_listing_is_compared_with_the_source(tmp_path: Path) -> None:
     assert report.mismatches == ("'A' (1) has no counterpart on the target",)
     data = report.to_dict()
     assert data["ok"] is False and data["items"][0]["outcome"] == "failed" and data["mismatches"]
+
+
+class _Watched(SQLiteStore):
+    """An embedded store that tells a callback about every delete before doing it."""
+
+    before_delete: list[str]
+
+    def _delete(self, space_id: str) -> None:
+        self.before_delete.append(space_id)
+        super()._delete(space_id)
+
+
+def test_a_delete_is_journaled_sent_before_it_is_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    recorded = Journal.record
+
+    def record(self: Journal, record: Record) -> None:
+        events.append(f"journal {record.action.value} {record.state.value} {record.target_id}")
+        recorded(self, record)
+
+    monkeypatch.setattr(Journal, "record", record)
+    target = spacekit.connect("local", path=str(tmp_path / "t.db"))
+    target.__class__ = _Watched
+    watched: Any = target
+    watched.before_delete = events
+    stale = target.create("stale")
+    sync(memory(), target, delete=True, apply=True, journal=tmp_path / "j.db")
+    deleting = [e for e in events if stale.id in e]
+    assert deleting == [f"journal delete sent {stale.id}", stale.id, f"journal delete done {stale.id}"]
+
+
+def test_a_plan_leaves_an_existing_journal_byte_for_byte(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    source, target = memory("A"), spacekit.connect("local", path=str(tmp_path / "t.db"))
+    sync(source, target, apply=True, journal=journal)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    source.create("B")
+    assert sync(source, target, journal=journal).planned["create"] == 1
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_an_unchanged_run_journals_nothing_new(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    journal = tmp_path / "j.db"
+    source, target = memory("A", "B"), memory()
+    sync(source, target, apply=True, journal=journal)
+    writes: list[Record] = []
+    recorded = Journal.record
+    monkeypatch.setattr(Journal, "record", lambda self, r: (writes.append(r), recorded(self, r))[1])
+    assert sync(source, target, apply=True, journal=journal).ok
+    assert writes == []
+
+
+def test_a_store_is_not_synced_onto_itself_and_two_runs_never_write_at_once(tmp_path: Path) -> None:
+    store = spacekit.connect("local", path=str(tmp_path / "t.db"))
+    with pytest.raises(ValidationError, match="same store"):
+        sync(store, store)
+    with held(store, identity(store), None), pytest.raises(spacekit.ConfigError, match="another migration"):
+        sync(memory("A"), store, apply=True)
+    assert names(store) == []

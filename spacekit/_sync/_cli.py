@@ -22,11 +22,13 @@ Exit codes, as for ``spacekit migrate``::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Final
 
 import click
 
+from .. import _output
 from .._exitcodes import OK, PARTIAL
 from .._migrate._cli import _errors_to_exit, _print_json
 from ._report import CHANGES, SyncItem, SyncReport, TooManyChanges
@@ -64,7 +66,7 @@ def _line(item: SyncItem, applied: bool) -> str:
     return text + (f": {'; '.join(notes)}" if notes else "")
 
 
-def _output(report: SyncReport, as_json: bool, verbose: bool) -> None:
+def _report_out(report: SyncReport, as_json: bool, verbose: bool) -> None:
     if as_json:
         _print_json(report.to_dict())
     else:
@@ -137,7 +139,8 @@ def sync(
     """
     if check and apply_:
         raise click.UsageError("--check only compares; drop --apply (or --check)")
-    with _errors_to_exit(journal if apply_ else None):
+    bar = _output.progress("syncing") if apply_ and not as_json else contextlib.nullcontext(None)
+    with _errors_to_exit(journal if apply_ else None), bar as advance:
         try:
             report = run_sync(
                 source,
@@ -149,11 +152,12 @@ def sync(
                 journal=journal,
                 select=list(select) or None,
                 concurrency=concurrency,
+                progress=(lambda item: advance()) if advance is not None else None,
             )
         except TooManyChanges as refused:
-            _output(refused.report, as_json, verbose)  # the plan that was refused, then the error
+            _report_out(refused.report, as_json, verbose)  # the plan that was refused, then the error
             raise
-    _output(report, as_json, verbose)
+    _report_out(report, as_json, verbose)
     if check:
         raise click.exceptions.Exit(OK if report.in_sync else PARTIAL)
     raise click.exceptions.Exit(OK if report.ok else PARTIAL)

@@ -95,7 +95,7 @@ def make_plan(
     ``in_scope`` says which unmatched target spaces the sync may delete.
     """
     wanted = [(space, _transformed(space, transform)) for space in sources]
-    matcher = _Matcher(targets)
+    matcher = _Matcher(targets, target)
     matched: dict[int, Space] = {}
     for number, (space, _) in enumerate(wanted):
         found = matcher.by_id(recorded.get(space.id))
@@ -130,7 +130,8 @@ def _transformed(space: Space, transform: Transform | None) -> Space | str | Non
 class _Matcher:
     """The target's spaces by id and by name, each matched at most once."""
 
-    def __init__(self, targets: list[Space]) -> None:
+    def __init__(self, targets: list[Space], store: SpaceStore) -> None:
+        self._store = store
         self._by_id = {space.id: space for space in targets}
         self._by_name: dict[str, list[Space]] = {}
         for space in targets:
@@ -148,7 +149,13 @@ class _Matcher:
         return found
 
     def by_name(self, name: str) -> Space | None:
-        found = next((s for s in self._by_name.get(name, ()) if s.id not in self._taken), None)
+        """The first untaken space bearing ``name``, or the form the target stores it in."""
+        stored = self._store.stored_name(name)
+        candidates = [
+            *self._by_name.get(name, ()),
+            *(self._by_name.get(stored, ()) if stored != name else ()),
+        ]
+        found = next((s for s in candidates if s.id not in self._taken), None)
         if found is not None:
             self._taken.add(found.id)
         return found
@@ -195,7 +202,7 @@ def _pair(source: Space, want: Space | str | None, found: Space | None, target: 
 def differences(want: Space, found: Space, target: SpaceStore) -> tuple[Change, ...]:
     """The writable fields in which the target's space differs from the wanted one."""
     changes = []
-    if found.name != want.name:
+    if found.name not in (want.name, target.stored_name(want.name)):  # a trimmed name is no change
         changes.append(Change("name", found.name, want.name))
     if "description" in target.writable_fields and (found.description or None) != (want.description or None):
         changes.append(Change("description", found.description, want.description))

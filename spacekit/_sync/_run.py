@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -39,7 +39,16 @@ from .._errors import (
 from .._manifest import is_manifest_path
 from .._migrate._apply import Stop, Writer
 from .._migrate._journal import Journal
-from .._migrate._plan import Select, TargetIndex, Transform, create_arguments, patterns, selector
+from .._migrate._lock import held
+from .._migrate._plan import (
+    Select,
+    TargetIndex,
+    Transform,
+    check_distinct,
+    create_arguments,
+    patterns,
+    selector,
+)
 from .._migrate._record import UNRESOLVED, Action, Outcome, Record, State
 from .._migrate._report import Identity, MigrationItem
 from .._migrate._stores import StoreLike, identity, opened
@@ -87,10 +96,13 @@ def sync(
         src, src_id = stack.enter_context(_opened(source, "source"))
         dst, dst_id = stack.enter_context(_opened(target, "target"))
         limit = check_options(dst, delete, max_changes, concurrency)
-        book = _journal(journal, apply)  # an existing journal, locked for this run
+        check_distinct(src, src_id, dst, dst_id)
+        book = _journal(journal, apply)  # an existing journal (a plan reads a copy of it)
         if book is not None:
             stack.enter_context(book)
             book.check(src_id, dst_id)
+        if apply:  # one run at a time writes into a target, as for migrations
+            stack.enter_context(held(dst, dst_id, os.fspath(journal) if journal is not None else None))
         sources = [space for space in _listed(src, "source", src_id) if choose(space)]
         targets = _listed(dst, "target", dst_id)
         recorded = _recorded(book)
@@ -109,7 +121,7 @@ def sync(
         if book is not None:
             book.bind(src_id, dst_id, patterns(select))
             report = attrs.evolve(report, journal=book.path)
-        items = _apply(plan, dst, book, concurrency, progress)
+        items = _apply(plan, dst, book, concurrency, progress, recorded)
         mapping = {**recorded, **{i.source_id: i.target_id for i in items if i.source_id and i.target_id}}
         after = _listed(dst, "target", dst_id, again=True)
         again = make_plan(
@@ -133,10 +145,10 @@ def _opened(value: StoreLike, role: str) -> Iterator[tuple[SpaceStore, Identity]
 
 
 def _journal(path: str | os.PathLike[str] | None, apply: bool) -> Journal | None:
-    """The journal, if it exists already (a plan only reads it, and writes nothing)."""
+    """The journal, if it exists already; a plan reads a copy, so no byte of it changes."""
     if path is None or not os.path.exists(path):
         return None
-    return Journal.open(path, create=apply)
+    return Journal.open(path, create=apply, read_only=not apply)
 
 
 def _recorded(book: Journal | None) -> dict[str, str]:
@@ -181,7 +193,12 @@ def _mismatch(item: SyncItem) -> str:
 
 
 def _apply(
-    plan: Plan, target: SpaceStore, book: Journal | None, concurrency: int, progress: Progress | None
+    plan: Plan,
+    target: SpaceStore,
+    book: Journal | None,
+    concurrency: int,
+    progress: Progress | None,
+    recorded: Mapping[str, str],
 ) -> list[SyncItem]:
     index = TargetIndex(target)
     for pair in plan.pairs:
@@ -191,7 +208,7 @@ def _apply(
                 index.claim(pair.target.id)
         if pair.item.action is SyncAction.CREATE and pair.wanted is not None:
             index.reserve(pair.wanted.name)
-    runner = _Runner(Writer(target, index, book), progress)
+    runner = _Runner(Writer(target, index, book), progress, recorded)
     results: dict[int, SyncItem] = {}
     phases = (SyncAction.DELETE, SyncAction.UPDATE, SyncAction.CREATE, SyncAction.KEEP)
     with ThreadPoolExecutor(concurrency, thread_name_prefix="spacekit-sync") as pool:
@@ -232,9 +249,10 @@ class _Runner:
     """Carries out one pair: creates, updates and keeps through the migration
     ``Writer``, deletes here, each journaled before it is sent."""
 
-    def __init__(self, writer: Writer, progress: Progress | None) -> None:
+    def __init__(self, writer: Writer, progress: Progress | None, recorded: Mapping[str, str]) -> None:
         self.writer = writer
         self.progress = progress
+        self.recorded = recorded
 
     def run(self, pair: Pair) -> SyncItem:
         item = pair.item
@@ -272,6 +290,7 @@ class _Runner:
         else:  # keep: the pair is journaled, so that a later rename is followed
             step.action, step.state, step.outcome = Action.SKIP, State.DONE, Outcome.SKIPPED
             step.target_name, step.target_id = item.target_name, item.target_id
+            step.journaled = self.recorded.get(source.id) != item.target_id  # a row only if new
         written = self.writer.apply(step)
         if written is None:
             return item
