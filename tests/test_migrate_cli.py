@@ -159,3 +159,50 @@ def test_progress_bar_only_on_a_terminal(config: Path, monkeypatch: pytest.Monke
     assert code == 0 and "spaces, 0 failed" in err
     code, out, err = run("migrate", "src", "dst", "--json")
     assert code == 0 and err == "" and json.loads(out)
+
+
+def test_the_summary_comes_first_and_lines_only_for_what_needs_a_look(config: Path, tmp_path: Path):
+    with spacekit.connect("dst") as store:
+        store.create("alpha")
+    code, out, _ = run("migrate", "src", "dst", "--on-conflict", "rename")
+    lines = out.splitlines()
+    assert code == 0 and "migrated 3 of 3 space(s) (3 created)" in lines[0]
+    assert len(lines) == 3 and lines[1].startswith("action\toutcome\tsource\t")
+    assert lines[2].split("\t")[:5] == ["rename", "created", "alpha", "1", "alpha (2)"]
+    code, out, _ = run("migrate", "src", "dst", "--verbose")
+    assert code == 0 and len(out.splitlines()) == 1 + 1 + 3  # the summary, a header, every space
+
+
+def test_a_run_that_skipped_everything_does_not_say_migrated(config: Path, tmp_path: Path):
+    journal = str(tmp_path / "j.db")
+    assert run("migrate", "src", "dst", "--journal", journal)[0] == 0
+    code, out, _ = run("migrate", "src", "dst", "--journal", journal)
+    assert code == 0 and "nothing migrated (3 skipped)" in out and "migrated 3" not in out
+
+
+def test_select_matching_nothing_is_an_error(config: Path):
+    code, out, err = run("migrate", "src", "dst", "--select", "nope*")
+    assert code == 2 and out == "" and "--select 'nope*' matched no space of src" in err
+    code, _, err = run("migrate", "src", "dst", "--select", "nope*", "--dry-run")
+    assert code == 2 and "matched no space" in err
+
+
+def test_a_store_onto_itself_exits_2(config: Path):
+    code, out, err = run("migrate", "src", "src")
+    assert code == 2 and "same store" in err and out == ""
+
+
+def test_no_tokens_warning_unless_asked(served_neuroio, tmp_path: Path):
+    code, out, err = run("migrate", "nio", "dst")
+    assert code == 0 and err == "" and "Note:" not in out and len(out.splitlines()) == 1
+    code, out, _ = run("migrate", "nio", "dst", "--verbose", "--dry-run")
+    assert code == 0 and "Note: space tokens" in out
+
+
+def test_journals_leave_no_wal_or_shm_files_after_a_clean_exit(config: Path, tmp_path: Path):
+    folder = tmp_path / "journals"
+    folder.mkdir()
+    assert run("migrate", "src", "dst", "--journal", str(folder / "j.db"))[0] == 0
+    assert run("verify", "src", "dst", "--journal", str(folder / "j.db"))[0] == 0
+    assert run("migrate", "src", "dst", "--journal", str(folder / "j.db"), "--dry-run")[0] == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["j.db"]

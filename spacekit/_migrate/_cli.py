@@ -32,10 +32,10 @@ from typing import Any, Final
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from .._errors import ProviderError, SpacekitError
 from .._exitcodes import INTERRUPTED, OK, PARTIAL, USAGE, exit_code
+from .._output import table
 from ._plan import POLICIES
 from ._record import Outcome
 from ._report import MigrationItem, MigrationReport, VerifyReport
@@ -115,34 +115,45 @@ def _show_migration(report: MigrationReport, verbose: bool) -> None:
     rows = [item for item in report.items if verbose or _noteworthy(item)]
     if rows:
         title = "plan" if report.dry_run else ("spaces" if verbose else "failures and conflicts")
-        table = Table("action", "outcome", "source", "target", "lost fields", "note", title=title)
-        for item in rows:
-            target = item.target_name or ""
-            if item.target_id:
-                target += f" ({item.target_id})"
-            table.add_row(
-                item.action.value,
-                item.outcome.value,
-                f"{item.source_name} ({item.source_id})",
-                target,
-                ", ".join(item.lost),
-                item.error or item.reason or "",
-            )
-        _console().print(table)
+        table(
+            ("action", "outcome", "source", "source id", "target", "target id", "lost fields", "note"),
+            (
+                (
+                    item.action.value,
+                    item.outcome.value,
+                    item.source_name,
+                    item.source_id,
+                    item.target_name,
+                    item.target_id,
+                    ", ".join(item.lost),
+                    item.error or item.reason,
+                )
+                for item in rows
+            ),
+            title=title,
+        )
     if report.failed and report.journal and not report.dry_run:
         click.echo(f"Some items failed; fix the cause, then {_RESUME_HINT} (journal {report.journal}).")
 
 
 def _show_verify(report: VerifyReport) -> None:
-    if report.problems:
-        table = Table("problem", "source", "target id", "detail", title="problems")
-        for item in report.problems:
-            detail = item.detail or "; ".join(f"{f}: {s!r} != {t!r}" for f, s, t in item.differences)
-            table.add_row(
-                item.problem.value, f"{item.source_name} ({item.source_id})", item.target_id or "", detail
-            )
-        _console().print(table)
     click.echo(report.summary())
+    rows = [*report.problems, *report.gone]
+    if rows:
+        table(
+            ("problem", "source", "source id", "target id", "detail"),
+            (
+                (
+                    item.problem.value,
+                    item.source_name,
+                    item.source_id,
+                    item.target_id,
+                    item.detail or "; ".join(f"{f}: {s!r} != {t!r}" for f, s, t in item.differences),
+                )
+                for item in rows
+            ),
+            title="problems" if report.problems else "deleted from the source since",
+        )
 
 
 @click.command("migrate")

@@ -296,7 +296,11 @@ class VerifyItem:
 
 @attrs.frozen
 class VerifyReport:
-    """How many pairs were checked, and every problem found; ``ok`` when there is none."""
+    """How many pairs were checked, and every problem found; ``ok`` when there is none.
+
+    ``gone`` lists the journaled spaces deleted from the source since they were
+    migrated (``source_missing``): worth knowing, not a problem of the migration.
+    """
 
     source: Identity
     target: Identity
@@ -304,6 +308,7 @@ class VerifyReport:
     problems: tuple[VerifyItem, ...]
     fields: tuple[str, ...] = ("name",)
     journal: str | None = None
+    gone: tuple[VerifyItem, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -311,11 +316,13 @@ class VerifyReport:
 
     def summary(self) -> str:
         compared = ", ".join(self.fields)
+        gone = f"; {len(self.gone)} deleted from the source since (copies kept)" if self.gone else ""
         if self.ok:
-            return f"{self.source} -> {self.target}: {self.checked} pair(s) checked on {compared}: all match"
+            head = f"{self.source} -> {self.target}: {self.checked} pair(s) checked on {compared}"
+            return f"{head}: all match{gone}"
         found = Counter(item.problem.value for item in self.problems)
         shown = ", ".join(f"{n} {problem}" for problem, n in sorted(found.items()))
-        return f"{self.source} -> {self.target}: {self.checked} pair(s) checked on {compared}: {shown}"
+        return f"{self.source} -> {self.target}: {self.checked} pair(s) checked on {compared}: {shown}{gone}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -326,4 +333,5 @@ class VerifyReport:
             "checked": self.checked,
             "fields": list(self.fields),
             "problems": [item.to_dict() for item in self.problems],
+            "gone": [item.to_dict() for item in self.gone],
         }

@@ -62,12 +62,14 @@ def verify(
             book.check(src_id, dst_id)
         fields = _compared(src, dst)
         targets = {space.id: Known(space.id, space.name, space.description) for space in dst.list()}
+        gone: list[VerifyItem] = []
         if book is not None:
-            checked, problems = _JournalCheck(src, dst, book, targets, fields).run()
+            checked, problems, gone = _JournalCheck(src, dst, book, targets, fields).run()
         else:
             names = Counter(known.name for known in targets.values())
             checked, problems = _by_name(src, dst, targets, names, fields)
-        return VerifyReport(src_id, dst_id, checked, tuple(problems), fields, book.path if book else None)
+        where = book.path if book else None
+        return VerifyReport(src_id, dst_id, checked, tuple(problems), fields, where, tuple(gone))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -128,7 +130,7 @@ class _JournalCheck:
             if known.id not in self.owners:  # held by no journaled pair
                 self.by_name.setdefault(known.name, []).append(known)
 
-    def run(self) -> tuple[int, list[VerifyItem]]:
+    def run(self) -> tuple[int, list[VerifyItem], list[VerifyItem]]:
         selection = self.book.selection()
         checked, problems = 0, []
         for space in self.source.list():
@@ -144,9 +146,9 @@ class _JournalCheck:
                 continue
             checked += 1
             problems += self._pair(space, record)
+        gone = []
         for record in self._unseen():
-            checked += 1
-            problems.append(
+            gone.append(
                 VerifyItem(
                     record.source_id,
                     record.source_name,
@@ -155,7 +157,7 @@ class _JournalCheck:
                     detail="journaled, but no longer listed by the source",
                 )
             )
-        return checked, problems
+        return checked, problems, gone
 
     def _unseen(self) -> Iterator[Record]:
         return (r for r in self.records.values() if r.state is not State.EXCLUDED)
@@ -182,9 +184,8 @@ class _JournalCheck:
                 "it is not this migration's copy",
             )
         wanted = _expected(space.name, record.source_name, record.target_name)
+        # not the journal's stored_name: only the name meant, or the form the target declares
         accepted = {wanted, self.target.stored_name(wanted or "")}
-        if wanted == record.target_name and record.stored_name:
-            accepted.add(record.stored_name)
         if record.action in CREATES:
             before = set(record.preexisting or ())
             strays = [k for n in accepted if n for k in self.by_name.get(n, ()) if k.id not in before]
