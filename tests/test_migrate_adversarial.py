@@ -679,7 +679,8 @@ def test_1_verify_catches_a_journal_that_adopted_a_space_already_there(tmp_path:
 
 def test_1_verify_catches_one_target_space_claimed_by_two_sources_and_a_stray_copy(tmp_path: Path):
     source = spacekit.connect("memory")
-    a, b = source.create("B - archive"), source.create("B")
+    a = source.create("B - archive")
+    source.create("B")
     target = spacekit.connect("local", path=str(tmp_path / "t.db"))
     journal = tmp_path / "j.db"
     assert migrate(source, target, journal=journal).ok
@@ -791,7 +792,7 @@ def test_3_a_source_whose_pages_cycle_stops_the_run_and_duplicates_nothing(tmp_p
     neuroio.max_limit = 5  # type: ignore[attr-defined]
     Cycling(neuroio, period)
     target = spacekit.connect("local", path=str(tmp_path / "t.db"))
-    with pytest.raises(spacekit.ProtocolError, match="listing the source .* failed .* go round"):
+    with pytest.raises(spacekit.ProtocolError, match=r"listing the source .* failed .* go round"):
         migrate(fast_store(neuroio), target, journal=tmp_path / "j.db")
     assert len(neuroio.requests) <= period + 2  # bounded: one repeat and it stops
     held = names(target)
@@ -804,7 +805,7 @@ def test_3_a_target_whose_pages_cycle_writes_nothing(tmp_path: Path):
     Cycling(neuroio, 2)
     source = spacekit.connect("memory")
     source.create("alpha")
-    with pytest.raises(spacekit.ProtocolError, match="listing the target .* nothing was written"):
+    with pytest.raises(spacekit.ProtocolError, match=r"listing the target .* nothing was written"):
         migrate(source, fast_store(neuroio), journal=tmp_path / "j.db")
     assert mutating(neuroio) == []
 
@@ -891,7 +892,7 @@ def test_4_two_cli_runs_started_together_duplicate_nothing(served_pair, tmp_path
         )
     finally:
         release.set()
-    out, err = first.communicate(timeout=30)
+    _, err = first.communicate(timeout=30)
     assert first.returncode == 0, err
     assert second.returncode == 2, second.stderr
     assert f"pid {first.pid}" in second.stderr and "a.db" in second.stderr and "started" in second.stderr
