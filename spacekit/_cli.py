@@ -171,9 +171,23 @@ def _ranges(lines: list[int]) -> str:
 
 
 def _store_option(function: F) -> F:
-    return click.option("--store", "store_name", metavar="NAME", help="a configured store or a provider")(
-        function
-    )
+    return click.option(
+        "--store",
+        "store_name",
+        metavar="NAME",
+        help="a configured store or a provider",
+        shell_complete=_complete_store,
+    )(function)
+
+
+def _complete_store(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion for a store: the configured stores, then the providers."""
+    try:
+        configured = list(_config.load().stores)
+    except SpacekitError:  # a broken config file must not break the shell
+        configured = []
+    candidates = dict.fromkeys([*configured, *_registry.names()])
+    return [name for name in candidates if name.startswith(incomplete)]
 
 
 def _json_option(function: F) -> F:
