@@ -491,15 +491,31 @@ def import_(file: IO[bytes], store_name: str | None) -> None:
     entries = _read_entries(file)
     store = _open(store_name)
     imported: list[int] = []
-    with _output.progress("importing", total=len(entries)) as advance:
-        for index, entry in enumerate(entries):
-            try:
-                store.create(entry.name, entry.description)
-            except SpacekitError as exc:
-                remaining = [later.line for later in entries[index + 1 :]]
-                raise ImportFailed(imported, entry.line, remaining, exc) from exc
-            imported.append(entry.line)
-            advance()
+    dropped: collections.Counter[str] = collections.Counter()
+    try:
+        with _output.progress("importing", total=len(entries)) as advance:
+            for index, entry in enumerate(entries):
+                try:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always", FieldDroppedWarning)
+                        store.create(entry.name, entry.description)
+                except SpacekitError as exc:
+                    remaining = [later.line for later in entries[index + 1 :]]
+                    raise ImportFailed(imported, entry.line, remaining, exc) from exc
+                for warning in caught:
+                    if issubclass(warning.category, FieldDroppedWarning):
+                        dropped[str(warning.message)] += 1
+                    else:
+                        warnings.warn_explicit(
+                            warning.message, warning.category, warning.filename, warning.lineno
+                        )
+                imported.append(entry.line)
+                advance()
+    finally:  # one line per kind of loss, not one per space
+        for message, count in dropped.items():
+            click.echo(
+                f"Warning: {message} ({count} space(s))" if count > 1 else f"Warning: {message}", err=True
+            )
     click.echo(f"imported {len(imported)} space(s) into the {store.provider} store", err=True)
 
 

@@ -4,7 +4,9 @@ whole (exit 2, nothing imported)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -161,3 +163,20 @@ def test_any_bytes_either_import_or_exit_2_with_nothing_imported(content: bytes)
     assert result.exit_code in (0, 2), result.output
     if result.exit_code == 2:
         assert names() == before
+
+
+def test_a_description_the_store_cannot_keep_is_reported_once_not_per_space(
+    spacekit_emulator: Callable[[str], Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator = spacekit_emulator("neuroio")
+    with emulator.serve() as url:
+        block = emulator.config_block(url)
+        (tmp_path / "emulator.toml").write_text(block.toml)
+        monkeypatch.setenv("SPACEKIT_CONFIG", str(tmp_path / "emulator.toml"))
+        for variable, value in block.environment.items():
+            monkeypatch.setenv(variable, value)
+        lines = "".join(json.dumps({"name": f"n{i}", "description": "kept?"}) + "\n" for i in range(3))
+        result = CliRunner().invoke(main, ["import", "-", "--store", block.store], input=lines)
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if "Warning" in line]
+    assert warned == ["Warning: the neuroio store keeps no description: it was left out (3 space(s))"]

@@ -219,11 +219,13 @@ def test_the_engine_settings_table_matches_the_engine() -> None:
 
 
 def test_the_providers_table_matches_the_plugins() -> None:
-    for row in table("providers/index.md", "provider"):
-        name = re.sub(r"[\[\]`]|\(.*?\)", "", row[0])
-        plugin = _registry.load(name)
+    rows = table("providers/index.md", "provider")
+    names = [re.sub(r"[\[\]`]|\(.*?\)", "", row[0]) for row in rows]
+    assert sorted(names) == _registry.names(), "a provider is missing from the table, or gone"
+    for name, row in zip(names, rows, strict=True):
         documented = {c.strip() for c in row[3].split(",")}
-        assert documented == {c.value for c in plugin.capabilities}, name
+        actual = {c.value for c in _registry.load(name).capabilities}
+        assert documented == actual, f"docs/providers/index.md: {name} can now {sorted(actual)}"
 
 
 def test_each_provider_page_documents_its_settings() -> None:
