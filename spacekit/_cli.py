@@ -36,7 +36,7 @@ from typing import IO, Any, TypeVar
 import attrs
 import click
 
-from . import _config, _exitcodes, _output, _registry
+from . import _config, _connect, _exitcodes, _output, _registry
 from ._errors import (
     ConfigError,
     FieldDroppedWarning,
@@ -98,14 +98,11 @@ def _open(name: str | None) -> SpaceStore:
     ctx = click.get_current_context()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        resolved = _config.resolve(name, {})
+        opening = _connect.prepare(name, {})
     for warning in caught:  # a message, not the source line Python would show
         click.echo(f"Warning: {warning.message}", err=True)
-    plugin = _registry.load(resolved.provider)
-    settings = plugin.check_settings(resolved.settings, where=resolved.where)
-    secrets = [str(v) for k, v in settings.items() if v is not None and plugin.settings[k].secret]
-    ctx.meta.setdefault(_SECRETS, []).extend(secrets)
-    store = plugin.open(settings)
+    ctx.meta.setdefault(_SECRETS, []).extend(opening.secrets)
+    store = opening.open()
     ctx.call_on_close(store.close)
     return store
 

@@ -26,7 +26,8 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from . import _config, _exitcodes, _registry
+from . import _exitcodes
+from ._connect import prepare
 from ._errors import AuthenticationError, PermissionDenied, ProviderError, SpacekitError
 from ._redact import redact
 from ._store import SpaceStore
@@ -86,14 +87,10 @@ def check_stores(
         for name in names:
             provider = (providers or {}).get(name) or "?"
             try:
-                resolved = _config.resolve(name, {})
-                provider = resolved.provider
-                plugin = _registry.load(provider)
-                settings = plugin.check_settings(resolved.settings, where=resolved.where)
-                secrets += [
-                    str(v) for k, v in settings.items() if v is not None and plugin.settings[k].secret
-                ]
-                opened[name] = (provider, plugin.open(settings))
+                opening = prepare(name, {})
+                provider = opening.provider
+                secrets += opening.secrets
+                opened[name] = (provider, opening.open())
             except Exception as exc:  # one broken store must not hide the others
                 results[name] = StoreCheck(name, provider, state_of(exc), _reason(exc))
     try:
