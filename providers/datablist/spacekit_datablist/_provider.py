@@ -1,8 +1,9 @@
 """The Datablist provider: workspaces over Datablist's data API, described without I/O.
 
 The operations follow the docs exactly: ``GET /`` lists, ``GET /{id}`` reads,
-``POST /`` with exactly ``{"name", "@type": "Workspace"}`` creates (201 ``{"@id"}``,
-then the workspace is read back), ``PATCH /{id}`` with only the changed fields
+``POST /`` with exactly ``{"name", "@type": "Workspace"}`` creates (201 ``{"@id"}``:
+the workspace is what was sent, under that id, with no read-back; the creator and
+timestamps the answer does not give are left unset), ``PATCH /{id}`` with only the changed fields
 updates (204, read back), ``DELETE /{id}`` deletes (204). Every request sends
 ``Accept`` and ``Content-Type`` of ``application/json``. Datablist cannot filter by
 name, so ``query`` filters here, case-insensitively.
@@ -53,7 +54,7 @@ from spacekit.plugin import (
 )
 
 from ._auth import JSON_HEADERS, TokenCache
-from ._wire import PROVIDER, created_id, error_message, parse_workspace, workspace_items
+from ._wire import PROVIDER, created_workspace, error_message, parse_workspace, workspace_items
 
 DEFAULT_AUTH_URL = "https://account.datablist.com"
 _ACTIONS = {"POST": "creating", "DELETE": "deleting"}
@@ -190,12 +191,7 @@ class DatablistProvider(Provider):
         # The description is dropped: see the module docstring.
         request = _request("POST", "/", json={"name": name, "@type": "Workspace"})
         response = yield from self._privileged(request)
-        space_id = created_id(response)
-        try:
-            return (yield from self.get(space_id))
-        except NotFound:
-            # Created (201, with its id) but not readable yet: it holds what was sent.
-            return Space(provider=self.name, id=space_id, name=name, raw=response.json())
+        return created_workspace(response, self.stored_name(name))
 
     def update(self, space_id: str, changes: Mapping[str, Any]) -> Operation[Space]:
         body = {key: value for key, value in changes.items() if key in self.writable_fields}

@@ -50,13 +50,20 @@ def workspace_items(response: Response) -> list[Any]:
     return items
 
 
-def created_id(response: Response) -> str:
-    """The ``@id`` of a 201 answer to a create."""
+def created_workspace(response: Response, name: str) -> Space:
+    """The workspace a 201 answer to a create made, without reading it back.
+
+    The documented answer is ``{"@id"}`` alone: the workspace is the ``name`` sent,
+    under that id, its creator and timestamps unset (they are not in the answer).
+    An answer that is the whole workspace object (some servers send it) is read as one.
+    """
     body = response.json()
     space_id = body.get("@id") if isinstance(body, Mapping) else None
     if isinstance(space_id, bool) or not isinstance(space_id, (str, int)) or not str(space_id):
         raise response.protocol_error("the create answer has no '@id'")
-    return str(space_id)
+    if isinstance(body, Mapping) and isinstance(body.get("name"), str):
+        return parse_workspace(body, response)
+    return Space(provider=PROVIDER, id=str(space_id), name=name, kind=SpaceKind.WORKSPACE, raw=body)
 
 
 def error_message(response: Response) -> str | None:

@@ -81,10 +81,12 @@ class InstabaseProvider(Provider):
     where it administers a Subspace); ``query`` filters by name on our side. ``create``
     makes an Organization Space; its handle is ``handle=`` when given, otherwise
     derived from the name (``derive_org_name``); either way it must be 3 to 100
-    letters, digits or underscores, checked before any request. After creation
-    the space is read back from the list; if the new organization is not listed
-    yet, the ``Space`` is built from what was sent (its ``raw`` is then the
-    creation answer).
+    letters, digits or underscores, checked before any request. A creation is one
+    request: an ``OK`` answer gives the ``Space`` from what was sent (its handle,
+    name, description; ``raw`` is the answer; what the answer does not say, such as
+    admins, is left unset). An answer without a status (an empty body, say) is
+    confirmed by the listing the first time a server answers in that shape, and
+    trusted after that.
     """
 
     name = PROVIDER
@@ -103,6 +105,11 @@ class InstabaseProvider(Provider):
             "(default: derived from the name)",
         ),
     }
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        super().__init__(settings)
+        #: shapes of creation answers without a status that the listing confirmed
+        self._confirmed_shapes: set[tuple[int, frozenset[str]]] = set()
 
     def headers(self) -> Mapping[str, str]:
         return {"Authorization": f"Bearer {self.config['token']}"}
@@ -164,21 +171,32 @@ class InstabaseProvider(Provider):
         body = {"display_name": name, "description": description or ""}
         created = yield Request("POST", ORG_PATH + org_name, json=body)
         answer = read_envelope(created, status_optional=True)
-        listing = yield Request("GET", LIST_PATH, params=FULL_VIEW)
-        found = _pick(read_spaces(listing), org_name)
-        if found is not None:
-            return found
-        if "status" not in answer:  # neither the answer nor the listing says it was made
-            raise created.protocol_error("the creation answer has no 'status' key and the org is not listed")
-        return Space(
+        made = Space(
             provider=self.name,
             id=org_name,
-            name=name,
+            name=self.stored_name(name),
             kind=SpaceKind.ORGANIZATION,
             description=description or None,
-            is_admin=True,
             raw=answer,
         )
+        shape = _shape(created, answer)
+        if shape is None or shape in self._confirmed_shapes:
+            return made
+        # An answer without a status does not say the org was made: the listing is
+        # asked, once for each such shape of answer; confirmed, the shape is trusted.
+        listing = yield Request("GET", LIST_PATH, params=FULL_VIEW)
+        found = _pick(read_spaces(listing), org_name)
+        if found is None:
+            raise created.protocol_error("the creation answer has no 'status' key and the org is not listed")
+        self._confirmed_shapes.add(shape)
+        return found
+
+
+def _shape(response: Response, answer: Mapping[str, Any]) -> tuple[int, frozenset[str]] | None:
+    """What an answer without ``status`` looks like (its status and keys); None for an OK."""
+    if "status" in answer:
+        return None  # read_envelope raised for anything but OK
+    return response.status, frozenset(answer)
 
 
 def _says_error(response: Response) -> bool:

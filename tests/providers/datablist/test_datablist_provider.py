@@ -101,16 +101,30 @@ def test_query_filters_here_case_insensitively(emulator: DatablistEmulator, stor
     assert all(r.query == "" for r in emulator.requests)
 
 
-def test_create_sends_exactly_the_documented_body(emulator: DatablistEmulator, store: Any) -> None:
+def test_create_is_one_request_with_exactly_the_documented_body(
+    emulator: DatablistEmulator, store: Any
+) -> None:
     space = store.create("Acme Workspace", description="not kept by Datablist")
-    post, read = data_requests(emulator)
+    (post,) = data_requests(emulator)  # no read-back: the answer's @id is enough
     assert (post.method, post.path) == ("POST", "/")
     assert post.json() == {"name": "Acme Workspace", "@type": "Workspace"}
     assert post.headers["Accept"] == post.headers["Content-Type"] == "application/json"
-    assert (read.method, read.path) == ("GET", f"/{space.id}")
+    assert space.id in emulator.workspaces and space.raw == {"@id": space.id}
     assert space.name == "Acme Workspace" and space.description is None
-    assert space.owner == emulator.workspaces[space.id]["user_id"]
-    assert space.created_at is not None and space.created_at.tzinfo is UTC
+    # what the {"@id"} answer does not say is left unset; a read gives it
+    assert space.owner is None and space.created_at is None
+    fetched = store.get(space.id)
+    assert fetched.owner == emulator.workspaces[space.id]["user_id"]
+    assert fetched.created_at is not None and fetched.created_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize("answer", [b"", b"{}", b'{"@id": ""}', b'{"id": "x"}', b"[]"])
+def test_a_create_answer_without_an_id_is_a_protocol_error(
+    emulator: DatablistEmulator, store: Any, answer: bytes
+) -> None:
+    emulator.faults.malformed(1, body=answer, method="POST", path="^/$")
+    with pytest.raises(spacekit.ProtocolError):
+        store.create("Acme Workspace")
 
 
 def test_every_request_sends_json_accept_and_content_type(emulator: DatablistEmulator, store: Any) -> None:

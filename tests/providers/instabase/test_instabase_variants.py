@@ -226,6 +226,7 @@ class TestVariantContract(EmulatorContract):
     missing_id = "no_such_space"
 
     settings = FAST
+    compared_fields = ("provider", "id", "name", "kind", "description", "subspaces", "image_url")
 
     @pytest.fixture(params=[Sparse, Other], ids=lambda cls: cls.__name__)
     def emulator(self, request: pytest.FixtureRequest) -> InstabaseEmulator:
@@ -241,8 +242,25 @@ def test_creation_answers_in_other_shapes(shape: str) -> None:
     emulator = type("Shaped", (CreateAnswer,), {"shape": shape})()
     with emulator.connect(**FAST) as store:
         made = store.create("Shape Org", description="shaped")
+        again = store.create("Shape Org Two", description="shaped too")
     assert (made.id, made.name, made.description) == ("shape_org", "Shape Org", "shaped")
-    assert made.raw["repo_owner"] == "shape_org"  # read back from the listing
+    assert (again.id, again.name, again.description) == ("shape_org_two", "Shape Org Two", "shaped too")
+    methods = [r.method for r in emulator.requests]
+    if shape in ("data", "201 ok"):  # says OK: trusted at once
+        assert methods == ["POST", "POST"]
+    else:  # says nothing: the listing confirms it once, then the same shape is trusted
+        assert made.raw["repo_owner"] == "shape_org"  # read from the listing
+        assert methods == ["POST", "GET", "POST"]
+
+
+def test_a_statusless_answer_of_another_shape_is_confirmed_again() -> None:
+    emulator = type("Shaped", (CreateAnswer,), {"shape": "no status"})()
+    with emulator.connect(**FAST) as store:
+        store.create("First Org")
+        emulator.shape = "201 empty"
+        store.create("Second Org")
+        store.create("Third Org")
+    assert [r.method for r in emulator.requests] == ["POST", "GET", "POST", "GET", "POST"]
 
 
 def test_an_unconfirmed_creation_without_ok_is_a_protocol_error() -> None:
