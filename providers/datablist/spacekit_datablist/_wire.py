@@ -57,13 +57,20 @@ def created_workspace(response: Response, name: str) -> Space:
     under that id, its creator and timestamps unset (they are not in the answer).
     An answer that is the whole workspace object (some servers send it) is read as one.
     """
+    space_id = created_id(response)
+    body = response.json()
+    if isinstance(body.get("name"), str):
+        return parse_workspace(body, response)
+    return Space(provider=PROVIDER, id=space_id, name=name, kind=SpaceKind.WORKSPACE, raw=body)
+
+
+def created_id(response: Response) -> str:
+    """The ``@id`` of a 201 answer to a create."""
     body = response.json()
     space_id = body.get("@id") if isinstance(body, Mapping) else None
     if isinstance(space_id, bool) or not isinstance(space_id, (str, int)) or not str(space_id):
         raise response.protocol_error("the create answer has no '@id'")
-    if isinstance(body, Mapping) and isinstance(body.get("name"), str):
-        return parse_workspace(body, response)
-    return Space(provider=PROVIDER, id=str(space_id), name=name, kind=SpaceKind.WORKSPACE, raw=body)
+    return str(space_id)
 
 
 def error_message(response: Response) -> str | None:
