@@ -353,3 +353,37 @@ def test_a_store_is_not_synced_onto_itself_and_two_runs_never_write_at_once(tmp_
     with held(store, identity(store), None), pytest.raises(spacekit.ConfigError, match="another migration"):
         sync(memory("A"), store, apply=True)
     assert names(store) == []
+
+
+def test_a_source_space_left_out_by_the_selection_keeps_its_counterpart(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    source, target = memory("apple", "avocado"), memory()
+    sync(source, target, apply=True, journal=journal)
+    apple = next(s for s in source.list() if s.name == "apple")
+    source.update(apple.id, name="banana")  # now outside the selection "a*"
+    report = sync(source, target, apply=True, delete=True, select="a*", journal=journal)
+    assert report.ok and names(target) == ["apple", "avocado"]
+    kept = next(i for i in report.items if i.target_name == "apple")
+    assert kept.action is SyncAction.KEEP and "leaves out" in (kept.reason or "")
+
+
+class _Lagging(SQLiteStore):
+    """A store whose listing shows a new space only from its second listing on."""
+
+    hidden: set[str]
+
+    def _create(self, name: str, description: str | None, options: Any) -> Space:
+        space = super()._create(name, description, options)
+        self.hidden.add(space.id)
+        return space
+
+    def _list(self, query: str | None, options: Any) -> Any:
+        hidden, self.hidden = set(self.hidden), set()
+        return (space for space in super()._list(query, options) if space.id not in hidden)
+
+
+def test_the_final_comparison_gives_a_slow_listing_a_second_look(tmp_path: Path) -> None:
+    target: Any = spacekit.connect("local", path=str(tmp_path / "t.db"))
+    target.__class__, target.hidden = _Lagging, set()
+    report = sync(memory("A"), target, apply=True)
+    assert report.ok and not report.mismatches

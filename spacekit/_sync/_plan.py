@@ -16,7 +16,7 @@ target. Planning makes no request: it works on the two listings it is given.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from fractions import Fraction
 from typing import Final
 
@@ -88,11 +88,14 @@ def make_plan(
     delete: bool,
     in_scope: Callable[[Space], bool],
     transform: Transform | None = None,
+    held_back: Collection[str] = (),
 ) -> Plan:
     """The plan for ``sources`` (selected already) against the target's full listing.
 
     ``recorded`` maps a source id to the target id the journal holds for it;
-    ``in_scope`` says which unmatched target spaces the sync may delete.
+    ``in_scope`` says which unmatched target spaces the sync may delete; ``held_back``
+    are target ids the journal pairs with source spaces left out of this run (by the
+    selection), never deleted: the source still holds them.
     """
     wanted = [(space, _transformed(space, transform)) for space in sources]
     matcher = _Matcher(targets, target)
@@ -109,7 +112,23 @@ def make_plan(
                 matched[number] = found
     pairs = [_pair(space, want, matched.get(number), target) for number, (space, want) in enumerate(wanted)]
     for space in targets:
-        if not matcher.taken(space.id) and in_scope(space):
+        if matcher.taken(space.id) or not in_scope(space):
+            continue
+        if space.id in held_back:
+            reason = "the counterpart of a source space this selection leaves out; kept"
+            pairs.append(
+                Pair(
+                    SyncItem(
+                        SyncAction.KEEP,
+                        SyncOutcome.KEPT,
+                        target_id=space.id,
+                        target_name=space.name,
+                        reason=reason,
+                    ),
+                    target=space,
+                )
+            )
+        else:
             pairs.append(_leftover(space, target, delete))
     return Plan(tuple(pairs), len(targets))
 

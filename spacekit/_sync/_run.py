@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -57,6 +58,8 @@ from .._store import SpaceStore
 from ._plan import Pair, Plan, check_options, check_safety, make_plan
 from ._report import SyncAction, SyncItem, SyncOutcome, SyncReport
 
+#: seconds to wait before listing the target a second time, when the first differs
+SETTLE: Final = 0.5
 #: the journal key of a delete: a control character never starts a space id
 DELETE_KEY: Final = "\x1fdelete:"
 
@@ -103,11 +106,20 @@ def sync(
             book.check(src_id, dst_id)
         if apply:  # one run at a time writes into a target, as for migrations
             stack.enter_context(held(dst, dst_id, os.fspath(journal) if journal is not None else None))
-        sources = [space for space in _listed(src, "source", src_id) if choose(space)]
+        listed = _listed(src, "source", src_id)
+        sources = [space for space in listed if choose(space)]
         targets = _listed(dst, "target", dst_id)
         recorded = _recorded(book)
+        held_back = {recorded[s.id] for s in listed if s.id in recorded and not choose(s)}
         plan = make_plan(
-            sources, targets, dst, recorded=recorded, delete=delete, in_scope=choose, transform=transform
+            sources,
+            targets,
+            dst,
+            recorded=recorded,
+            delete=delete,
+            in_scope=choose,
+            transform=transform,
+            held_back=held_back,
         )
         report = SyncReport(
             src_id, dst_id, plan.items, applied=False, delete=delete, journal=book.path if book else None
@@ -123,11 +135,10 @@ def sync(
             report = attrs.evolve(report, journal=book.path)
         items = _apply(plan, dst, book, concurrency, progress, recorded)
         mapping = {**recorded, **{i.source_id: i.target_id for i in items if i.source_id and i.target_id}}
-        after = _listed(dst, "target", dst_id, again=True)
-        again = make_plan(
-            sources, after, dst, recorded=mapping, delete=delete, in_scope=choose, transform=transform
-        )
-        mismatches = tuple(_mismatch(item) for item in again.items if item.action is not SyncAction.KEEP)
+        mismatches = _compare(sources, dst, dst_id, mapping, delete, choose, transform, held_back)
+        if mismatches and not any(item.outcome is SyncOutcome.FAILED for item in items):
+            time.sleep(SETTLE)  # a provider may show a write in its listing a moment later
+            mismatches = _compare(sources, dst, dst_id, mapping, delete, choose, transform, held_back)
         return attrs.evolve(report, items=tuple(items), applied=True, mismatches=mismatches)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -176,6 +187,31 @@ def _listed(store: SpaceStore, role: str, who: Identity, *, again: bool = False)
         )
         restated.__dict__.update({k: v for k, v in vars(exc).items() if k not in ("provider", "status")})
         raise restated from None
+
+
+def _compare(
+    sources: list[Space],
+    target: SpaceStore,
+    who: Identity,
+    mapping: Mapping[str, str],
+    delete: bool,
+    choose: Callable[[Space], bool],
+    transform: Transform | None,
+    held_back: Collection[str],
+) -> tuple[str, ...]:
+    """What a fresh listing of the target shows still differing: the same plan, made again."""
+    after = _listed(target, "target", who, again=True)
+    again = make_plan(
+        sources,
+        after,
+        target,
+        recorded=mapping,
+        delete=delete,
+        in_scope=choose,
+        transform=transform,
+        held_back=held_back,
+    )
+    return tuple(_mismatch(item) for item in again.items if item.action is not SyncAction.KEEP)
 
 
 def _mismatch(item: SyncItem) -> str:
