@@ -96,7 +96,9 @@ def check_existing(path: str, kind: FileKind, *, timeout: float) -> None:
         return  # an empty file: SQLite makes a new database of it
     if header != HEADER:
         raise kind.refuse(path, "not a SQLite database")
-    uri = f"{Path(path).as_uri()}?mode=ro"
+    # immutable: read without creating the -shm and -wal files that SQLite would
+    # otherwise leave beside a WAL-mode database; claim() checks again for real.
+    uri = f"{Path(path).as_uri()}?mode=ro&immutable=1"
     with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=timeout)) as connection:
         _check_identity(connection, path, kind)
 

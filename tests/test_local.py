@@ -382,13 +382,20 @@ def newer_spacekit_store(path: str) -> None:
     raw.close()
 
 
-WAL_FILES = {"spaces.db-wal", "spaces.db-shm"}  # SQLite's own companions of a WAL database
+def other_program_wal_database(path: str) -> None:
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA journal_mode = WAL")
+        raw.execute("CREATE TABLE notes (body TEXT)")
+    raw.close()
 
+
+# Nothing may appear beside a refused file: not even SQLite's -wal and -shm companions.
 WRONG_FILES = {
     "garbage": (lambda path: Path(path).write_bytes(b"not a database at all\n" * 300), set()),
     "garbled SQLite": (lambda path: Path(path).write_bytes(b"SQLite format 3\x00" + b"\xff" * 8000), set()),
     "another program's database": (other_program_database, set()),
-    "a newer schema": (newer_spacekit_store, WAL_FILES),
+    "another program's WAL database": (other_program_wal_database, set()),
+    "a newer schema": (newer_spacekit_store, set()),
 }
 
 
