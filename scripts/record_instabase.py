@@ -11,7 +11,9 @@ With real credentials, ``--live`` records the same scenarios against a real
 instance instead (set IB_TOKEN, and IB_BASE_URL for a self-hosted one). Live
 recordings go to ``--out`` (default cassettes/instabase/live/) so that they never
 replace the emulator-made cassettes the tests check field by field. Beware: the
-``create_organization`` scenario creates a real organization.
+``create_organization`` and ``create_subspace`` scenarios create a real organization
+and a real subspace (of the space ``alice``: pass your own in a live run by editing
+the scenario).
 
 Secrets are scrubbed by spacekit.testing.vcr_config() before anything is written.
 """
@@ -61,12 +63,30 @@ def create_duplicate(store: spacekit.SpaceStore, live: bool) -> None:
         store.create("Engineering", "Again", handle="ib_eng")
 
 
+def create_subspace(store: spacekit.SpaceStore, live: bool) -> None:
+    name = f"spacekit_{uuid.uuid4().hex[:8]}" if live else "notebooks"
+    store.create_subspace("alice", name, description="Shared notebooks", private=True)
+
+
+def get_subspace(store: spacekit.SpaceStore, live: bool) -> None:
+    store.get_subspace("ib_eng", "repo1")
+    with contextlib.suppress(spacekit.PermissionDenied, spacekit.NotFound):
+        store.get_subspace("ib_eng", "repo2")
+
+
+def check(store: spacekit.SpaceStore, live: bool) -> None:
+    store.check()
+
+
 SCENARIOS: dict[str, Scenario] = {
     "documented_list": documented_list,
     "admin_only_list": admin_only_list,
     "get_unknown": get_unknown,
     "create_organization": create_organization,
     "create_duplicate": create_duplicate,
+    "create_subspace": create_subspace,
+    "get_subspace": get_subspace,
+    "check": check,
 }
 
 

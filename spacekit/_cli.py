@@ -45,7 +45,7 @@ from ._errors import (
 )
 from ._exitcodes import INTERRUPTED, PARTIAL
 from ._manifest import to_toml
-from ._model import Space
+from ._model import Space, Subspace
 from ._plugin import Setting
 from ._redact import redact
 from ._store import UNSET, SpaceStore
@@ -430,6 +430,52 @@ def delete(space_id: str, yes: bool, store_name: str | None, as_json: bool) -> N
     click.echo(f"deleted space {space_id}", err=True)
     if as_json:
         _print_json({"id": space_id, "deleted": True})
+
+
+@main.group()
+def subspaces() -> None:
+    """Create and read the subspaces of a space (Instabase repos; the embedded stores)."""
+
+
+@subspaces.command("create")
+@click.argument("space_id", metavar="SPACE")
+@click.argument("name")
+@click.option("--description", "-d", default="", help="the subspace's description")
+@click.option("--public", is_flag=True, help="visible to everyone (default: private)")
+@_store_option
+@_json_option
+def create_subspace(
+    space_id: str, name: str, description: str, public: bool, store_name: str | None, as_json: bool
+) -> None:
+    """Create the subspace NAME in SPACE (letters, digits, underscores and hyphens)."""
+    subspace = _open(store_name).create_subspace(space_id, name, description=description, private=not public)
+    click.echo(f"created subspace {subspace.owner}/{subspace.name}", err=True)
+    _show_subspace(subspace, as_json)
+
+
+@subspaces.command("get")
+@click.argument("space_id", metavar="SPACE")
+@click.argument("name")
+@_store_option
+@_json_option
+def get_subspace(space_id: str, name: str, store_name: str | None, as_json: bool) -> None:
+    """One subspace of SPACE by NAME."""
+    _show_subspace(_open(store_name).get_subspace(space_id, name), as_json)
+
+
+def _show_subspace(subspace: Subspace, as_json: bool) -> None:
+    if as_json:
+        _print_json(subspace.to_dict())
+        return
+    rows: list[tuple[str, object]] = [
+        ("owner", subspace.owner),
+        ("name", subspace.name),
+        ("description", subspace.description),
+        ("private", subspace.private),
+        ("is_admin", subspace.is_admin),
+    ]
+    rows += [(f"member ({m.role})", f"{m.name} ({m.kind})") for m in subspace.members]
+    _output.table(("FIELD", "VALUE"), rows)
 
 
 @main.command()

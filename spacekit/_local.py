@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import platformdirs
 
-from ._errors import ValidationError
+from ._errors import NotFound, ValidationError
 from ._model import Capability, Principal, Space, SpaceKind, Subspace
 from ._plugin import Plugin, Setting
 from ._sqlite import MEMORY, Database
@@ -35,6 +35,7 @@ CAPABILITIES: Final = frozenset(
         Capability.CREATE,
         Capability.UPDATE,
         Capability.DELETE,
+        Capability.SUBSPACES,
     }
 )
 CREATE_OPTIONS: Final[Mapping[str, Setting]] = {
@@ -63,6 +64,19 @@ def create_fields(name: str, description: str | None, options: Mapping[str, Any]
         "subspaces": _items(options, "subspaces", Subspace),
         "image_url": _optional_text(options, "image_url"),
     }
+
+
+def new_subspace(space_id: str, name: str, description: str, private: bool) -> Subspace:
+    """A subspace made here: owned by the space that holds it, administered by its maker."""
+    return Subspace(space_id, name, is_admin=True, description=description or None, private=private)
+
+
+def find_subspace(space: Space, name: str) -> Subspace:
+    """The subspace of ``space`` named ``name`` (exactly); ``NotFound`` otherwise."""
+    found = next((s for s in space.subspaces if s.name == name), None)
+    if found is None:
+        raise NotFound(f"space {space.id} holds no subspace named {name!r}", provider=space.provider)
+    return found
 
 
 def _kind(value: object) -> SpaceKind:
@@ -124,6 +138,12 @@ class SQLiteStore(_Embedded, SpaceStore):
     def _delete(self, space_id: str) -> None:
         self._database.delete(space_id)
 
+    def _create_subspace(self, space_id: str, name: str, description: str, private: bool) -> Subspace:
+        return self._database.add_subspace(space_id, new_subspace(space_id, name, description, private))
+
+    def _get_subspace(self, space_id: str, name: str) -> Subspace:
+        return find_subspace(self._database.get(space_id), name)
+
     def _close(self) -> None:
         self._database.close()
 
@@ -150,6 +170,13 @@ class AsyncSQLiteStore(_Embedded, AsyncSpaceStore):
 
     async def _delete(self, space_id: str) -> None:
         await asyncio.to_thread(self._database.delete, space_id)
+
+    async def _create_subspace(self, space_id: str, name: str, description: str, private: bool) -> Subspace:
+        subspace = new_subspace(space_id, name, description, private)
+        return await asyncio.to_thread(self._database.add_subspace, space_id, subspace)
+
+    async def _get_subspace(self, space_id: str, name: str) -> Subspace:
+        return find_subspace(await asyncio.to_thread(self._database.get, space_id), name)
 
     async def _close(self) -> None:
         await asyncio.to_thread(self._database.close)

@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from ._errors import (
     ConfigError,
+    Conflict,
     NotFound,
     ProtocolError,
     ProviderError,
@@ -41,7 +42,7 @@ from ._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, primary_co
 MEMORY: Final = ":memory:"
 PAGE_SIZE: Final = 500
 BUSY_TIMEOUT: Final = 5.0
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2  # 2: subspaces keep description, private and members
 APPLICATION_ID: Final = 0x53504B54  # "SPKT": marks the file as a spacekit store
 _MAX_ID: Final = 2**63 - 1
 
@@ -165,6 +166,22 @@ class Database:
             )
             return self._space(self._row(connection, space_id))
 
+    def add_subspace(self, space_id: str, subspace: Subspace) -> Subspace:
+        """Add a subspace to a space, in one transaction; ``Conflict`` if its name is taken
+        (compared case-insensitively, as Instabase does)."""
+        with self._session(write=True) as connection:
+            space = self._space(self._row(connection, space_id))
+            if any(s.name.casefold() == subspace.name.casefold() for s in space.subspaces):
+                raise Conflict(
+                    f"space {space_id} already holds a subspace named {subspace.name!r}",
+                    provider=self.provider,
+                )
+            connection.execute(
+                "UPDATE spaces SET subspaces = ?, updated_at = ? WHERE id = ?",
+                [_encode("subspaces", (*space.subspaces, subspace)), _later(space.updated_at), int(space.id)],
+            )
+            return subspace
+
     def delete(self, space_id: str) -> None:
         with self._session(write=True) as connection:
             row = self._row(connection, space_id)
@@ -212,7 +229,7 @@ class Database:
                 description=data["description"],
                 owner=data["owner"],
                 admins=tuple(Principal(**item) for item in json.loads(data["admins"])),
-                subspaces=tuple(Subspace(**item) for item in json.loads(data["subspaces"])),
+                subspaces=tuple(Subspace.from_dict(item) for item in json.loads(data["subspaces"])),
                 image_url=data["image_url"],
                 created_at=parse_datetime(data["created_at"]),
                 updated_at=parse_datetime(data["updated_at"]),
@@ -285,7 +302,7 @@ def _encode(column: str, value: Any) -> Any:
     if column == "admins":
         return json.dumps([{"kind": p.kind, "name": p.name} for p in value or ()])
     if column == "subspaces":
-        return json.dumps([{"owner": s.owner, "name": s.name, "is_admin": s.is_admin} for s in value or ()])
+        return json.dumps([subspace.to_dict() for subspace in value or ()])
     if column == "kind":
         return SpaceKind(value or SpaceKind.WORKSPACE).value
     return value

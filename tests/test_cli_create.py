@@ -114,3 +114,40 @@ def test_a_description_neuroio_cannot_keep_is_treated_alike_by_create_and_update
     renamed = run("spaces", "update", space_id, "-n", "renamed", "-d", "x", "--store", "nio", "--json")
     assert renamed.exit_code == 0 and json.loads(renamed.stdout)["name"] == "renamed"
     assert nio.requests[-1].json() == {"name": "renamed"}
+
+
+def test_subspaces_create_and_get(emulators: tuple[InstabaseEmulator, NeuroIOEmulator]) -> None:
+    ib, nio = emulators
+    made = run(
+        "subspaces", "create", "alice", "models", "-d", "Notebooks", "--public", "--store", "ib", "--json"
+    )
+    assert made.exit_code == 0, made.output
+    assert "created subspace alice/models" in made.stderr
+    assert json.loads(made.stdout) == {
+        "owner": "alice",
+        "name": "models",
+        "is_admin": None,
+        "description": "Notebooks",
+        "private": False,
+        "members": [{"kind": "user", "name": "alice", "role": "admin"}],
+    }
+    post = next(r for r in ib.requests if r.method == "POST")
+    assert post.body == b'{"description":"Notebooks","visibility":"public"}'
+    shown = run("subspaces", "get", "alice", "models", "--store", "ib")
+    assert shown.exit_code == 0 and "Notebooks" in shown.stdout and "member (admin)" in shown.stdout
+    assert run("subspaces", "get", "alice", "nothing", "--store", "ib").exit_code == 3
+    assert run("subspaces", "create", "alice", "models", "--store", "ib").exit_code == 5  # a conflict
+    count = len(ib.requests)
+    bad = run("subspaces", "create", "alice", "bad name", "--store", "ib")
+    assert bad.exit_code == 2 and "letters, digits, underscores or hyphens" in bad.stderr
+    assert len(ib.requests) == count
+    unsupported = run("subspaces", "create", "1", "models", "--store", "nio")
+    assert unsupported.exit_code == 2 and "cannot create or read subspaces" in unsupported.stderr
+    assert nio.requests == []
+
+
+def test_subspaces_in_the_local_store(emulators: tuple[InstabaseEmulator, NeuroIOEmulator]) -> None:
+    space = json.loads(run("spaces", "create", "holder", "--store", "local", "--json").stdout)
+    assert run("subspaces", "create", space["id"], "r1", "--store", "local").exit_code == 0
+    got = run("subspaces", "get", space["id"], "r1", "--store", "local", "--json")
+    assert json.loads(got.stdout)["private"] is True

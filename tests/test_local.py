@@ -98,7 +98,6 @@ def test_plugins_declare_every_capability_but_tokens(plugin: spacekit.plugin.Plu
     assert plugin.capabilities == frozenset(Capability) - {
         Capability.TOKENS,
         Capability.REQUEST,
-        Capability.SUBSPACES,
     }
     assert plugin.emulator() is None
     assert plugin.summary

@@ -131,3 +131,27 @@ def test_any_space_round_trips(
         raw=raw,
     )
     assert Space.from_dict(json.loads(json.dumps(space.to_dict()))) == space
+
+
+def test_subspaces_round_trip_in_full_and_read_older_documents() -> None:
+    from spacekit import Member
+
+    full = Subspace("o", "r", True, "d", False, (Member("group", "eng", "accessor"),))
+    assert Subspace.from_dict(full.to_dict()) == full
+    space = Space(provider="p", id="1", name="n", subspaces=(full,))
+    assert Space.from_dict(space.to_dict()) == space
+    old = {
+        "provider": "p",
+        "id": "1",
+        "name": "n",
+        "subspaces": [{"owner": "o", "name": "r", "is_admin": None}],
+    }
+    assert Space.from_dict(old).subspaces == (Subspace("o", "r"),)
+    for bad in (
+        {"owner": "o"},
+        {"owner": "o", "name": "r", "private": "yes"},
+        {"owner": "o", "name": "r", "members": [{"kind": "user", "name": "x", "role": "king"}]},
+        {"owner": "o", "name": "r", "colour": "red"},
+    ):
+        with pytest.raises(spacekit.ValidationError):
+            Subspace.from_dict(bad)

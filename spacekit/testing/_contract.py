@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 import pytest
 import pytest_asyncio
 
-from .._errors import NotFound, Unsupported, ValidationError
+from .._errors import Conflict, NotFound, Unsupported, ValidationError
 from .._model import Capability, Space
 from .._store import AsyncSpaceStore, SpaceStore
 from .._validate import describe
@@ -58,7 +58,18 @@ _OPERATIONS: dict[Capability, Callable[[SpaceStore], object]] = {
     Capability.UPDATE: lambda store: store.update("1", name="spacekit-contract"),
     Capability.DELETE: lambda store: store.delete("1"),
     Capability.TOKENS: lambda store: store.create_token("1"),
+    Capability.SUBSPACES: lambda store: store.get_subspace("1", "spacekit-contract"),
+    Capability.REQUEST: lambda store: store.request("GET", "/"),
 }
+
+BAD_SUBSPACE_NAMES: tuple[object, ...] = ("", "has space", "a/b", "..", "dots.are.bad", "é", "x" * 256, 42)
+HOSTILE_PATHS: tuple[str, ...] = (
+    "https://evil.example/",
+    "//evil.example/",
+    "/../../escape",
+    "/%2e%2e/escape",
+    "\\\\evil.example\\x",
+)
 
 
 def unique_name(label: str) -> str:
@@ -68,9 +79,9 @@ def unique_name(label: str) -> str:
 
 def needs(store: SpaceStore | AsyncSpaceStore, *capabilities: Capability) -> None:
     """Skip the running test unless the store has every one of ``capabilities``."""
-    missing = [c.value for c in capabilities if c not in store.capabilities]
+    missing = [describe(c) for c in capabilities if c not in store.capabilities]
     if missing:
-        pytest.skip(f"the {store.provider} store cannot {' or '.join(missing)} spaces")
+        pytest.skip(f"the {store.provider} store cannot {' or '.join(missing)}")
 
 
 class SpaceStoreContract:
@@ -274,6 +285,58 @@ class SpaceStoreContract:
             subject.update(space.id, name=" ")
         assert subject.get(space.id).name == space.name
 
+    # -- subspaces --------------------------------------------------------------------
+
+    def test_subspace_create_then_get(self, subject: SpaceStore) -> None:
+        needs(subject, Capability.SUBSPACES)
+        space = self.space(subject, "subspaces")
+        made = subject.create_subspace(space.id, "contract_repo-1", description="made here", private=True)
+        assert made.name == "contract_repo-1"
+        assert made.description in ("made here", None)  # None: a provider that did not say
+        assert made.private in (True, None)
+        fetched = subject.get_subspace(space.id, "contract_repo-1")
+        assert (fetched.name, fetched.owner) == (made.name, made.owner)
+        assert fetched.description == made.description and fetched.private == made.private
+        if Capability.GET in subject.capabilities:
+            assert "contract_repo-1" in {s.name for s in subject.get(space.id).subspaces}
+        public = subject.create_subspace(space.id, "contract_public", private=False)
+        assert public.private in (False, None)
+
+    def test_subspace_twice_is_a_conflict(self, subject: SpaceStore) -> None:
+        needs(subject, Capability.SUBSPACES)
+        space = self.space(subject, "subspace-twice")
+        subject.create_subspace(space.id, "twice")
+        with pytest.raises(Conflict):
+            subject.create_subspace(space.id, "twice")
+        if Capability.GET in subject.capabilities:
+            assert [s.name for s in subject.get(space.id).subspaces].count("twice") == 1
+
+    @pytest.mark.parametrize("name", BAD_SUBSPACE_NAMES, ids=repr)
+    def test_bad_subspace_name_is_refused_before_storing(self, subject: SpaceStore, name: Any) -> None:
+        needs(subject, Capability.SUBSPACES)
+        space = self.space(subject, "bad-subspace")
+        with pytest.raises(ValidationError):
+            subject.create_subspace(space.id, name)
+        if Capability.GET in subject.capabilities:
+            assert subject.get(space.id).subspaces == space.subspaces
+
+    def test_unknown_subspace_is_not_found(self, subject: SpaceStore) -> None:
+        needs(subject, Capability.SUBSPACES)
+        space = self.space(subject, "no-subspace")
+        with pytest.raises(NotFound):
+            subject.get_subspace(space.id, "never-made")
+
+    # -- passthrough and check --------------------------------------------------------
+
+    def test_check_passes_on_a_working_store(self, subject: SpaceStore) -> None:
+        subject.check()  # returns nothing, raises nothing
+
+    @pytest.mark.parametrize("path", HOSTILE_PATHS)
+    def test_passthrough_never_leaves_the_base_url(self, subject: SpaceStore, path: str) -> None:
+        needs(subject, Capability.REQUEST)
+        with pytest.raises(ValidationError):
+            subject.request("GET", path)
+
     def _ids(self, store: SpaceStore) -> set[str] | None:
         """The ids listed now, or None where the store cannot list."""
         if Capability.LIST not in store.capabilities:
@@ -300,6 +363,17 @@ class SpaceStoreContract:
                 await store.get(space.id)
             with pytest.raises(NotFound):
                 await store.delete(space.id)
+
+    @pytest.mark.asyncio
+    async def test_async_subspaces_and_check(self, async_subject: AsyncSpaceStore) -> None:
+        store = async_subject
+        await store.check()
+        needs(store, Capability.SUBSPACES)
+        space = await self.async_space(store, "async-subspace")
+        await store.create_subspace(space.id, "async-repo")
+        assert (await store.get_subspace(space.id, "async-repo")).name == "async-repo"
+        with pytest.raises(Conflict):
+            await store.create_subspace(space.id, "async-repo")
 
     @pytest.mark.asyncio
     async def test_async_get_unknown_id_is_not_found(self, async_subject: AsyncSpaceStore) -> None:
@@ -335,6 +409,10 @@ async def _async_operation(store: AsyncSpaceStore, capability: Capability) -> ob
     if capability is Capability.DELETE:
         await store.delete("1")
         return None
+    if capability is Capability.SUBSPACES:
+        return await store.get_subspace("1", "spacekit-contract")
+    if capability is Capability.REQUEST:
+        return await store.request("GET", "/")
     return await store.create_token("1")
 
 

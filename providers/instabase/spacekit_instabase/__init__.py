@@ -7,6 +7,7 @@ Registered in the entry-point group ``spacekit.providers`` as ``instabase``::
 
 Spaces can be listed (``admin_only=True`` for those you administer), read one at a
 time, and created as Organization Spaces (``handle=`` sets the organization name).
+Subspaces (repos) are created and read with ``create_subspace`` and ``get_subspace``.
 Instabase has no API to update or delete a space, nor per-space tokens.
 """
 
@@ -17,7 +18,7 @@ from ._provider import InstabaseProvider, check_org_name, derive_org_name
 
 plugin = RemotePlugin(
     InstabaseProvider,
-    summary="Instabase Spaces: list, get, create organization spaces",
+    summary="Instabase Spaces: list, get, create organization spaces and their subspaces",
     emulator="spacekit_instabase._emulator:InstabaseEmulator",
 )
 

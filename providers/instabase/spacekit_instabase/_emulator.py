@@ -15,6 +15,16 @@ of the documentation's example and answers:
   a name outside 3-100 letters, digits, underscores, an existing handle (compared
   case-insensitively), or another body is refused.
 
+- ``POST /api/v1/repos/<repo_owner>/<repo_name>`` with exactly ``{"description":
+  str, "visibility": "public" or "private"}`` creates a Subspace (a repo): refused
+  for an unknown space, a caller who does not manage the space, a name outside
+  letters, digits, underscores and hyphens, a name the space already holds
+  (compared case-insensitively), or any other body. The new repo shows in the
+  listing's ``repos``.
+- ``GET /api/v1/repos/<repo_owner>/<repo_name>`` answers ``{"repo": {owner, name,
+  description, visibility, members: {accessor, admin, collaborator}}}`` to a
+  manager of the repo, a member, or anyone for a public repo; others are refused.
+
 Failures follow the documented convention: HTTP 200 with ``{"status": "ERROR",
 "msg": ...}``. Every body is valid JSON (the documentation's examples are not).
 
@@ -39,6 +49,8 @@ TOKEN = "ib-emulator-token-7d3f9a2c51e84b06"
 CALLER = "alice"
 FLAGS = ("get_profiles", "get_repos", "get_admins", "get_admin_spaces_only")
 ORG_NAME = re.compile(r"[A-Za-z0-9_]{3,100}")
+REPO_NAME = re.compile(r"[A-Za-z0-9_-]+")
+VISIBILITIES = ("public", "private")
 BOOLEANS = {"true": True, "True": True, "false": False, "False": False}
 
 DOCUMENTED_SPACES: list[dict[str, Any]] = [
@@ -72,6 +84,13 @@ DOCUMENTED_SPACES: list[dict[str, Any]] = [
 """The documentation's example answer to ``?get_profiles=True&get_admins=True&get_repos=True``,
 made valid JSON: the emulator's initial state."""
 
+SEEDED_REPOS: dict[tuple[str, str], dict[str, Any]] = {
+    ("ib_eng", "repo1"): {"description": "Shared models", "visibility": "public"},
+}
+"""What the repo API reads of the seeded repos beyond the listing's keys (which the
+listing never shows). The caller may read ib_eng/repo1 (public), not ib_eng/repo2
+(private, and no grant); its own repos it manages."""
+
 
 def error(msg: str, status: int = 200) -> httpx.Response:
     """The v1 failure envelope."""
@@ -100,6 +119,9 @@ class InstabaseEmulator(Emulator):
         """Replace every space with these full payloads (as answered with all flags)."""
         with self.lock:
             self.spaces = {item["repo_owner"]: copy.deepcopy(item) for item in spaces}
+            for space in self.spaces.values():
+                for repo in space.get("repos", []):
+                    repo.update(copy.deepcopy(SEEDED_REPOS.get((space["repo_owner"], repo["repo_name"]), {})))
 
     def connect_settings(self, base_url: str) -> dict[str, Any]:
         return {"token": self.token, "base_url": base_url}
@@ -125,6 +147,59 @@ class InstabaseEmulator(Emulator):
         spaces = [s for s in self.spaces.values() if not flags["get_admin_spaces_only"] or _administers(s)]
         return ok(spaces=[_view(space, flags) for space in spaces])
 
+    @router.route("POST", r"/api/v1/repos/(?P<owner>[^/]*)/(?P<name>[^/]*)")
+    def _create_repo(self, request: httpx.Request, owner: str, name: str) -> httpx.Response:
+        space = self.spaces.get(owner)
+        if space is None:
+            return error(f"Space {owner} does not exist")
+        if not space.get("is_admin"):
+            return error("Permission denied: only a manager of the space can create a subspace")
+        if not REPO_NAME.fullmatch(name):
+            return error(f"Invalid subspace name: {name!r}")
+        try:
+            body = json.loads(request.content)
+        except ValueError:
+            return error("Request body must be JSON")
+        if not isinstance(body, dict) or set(body) != {"description", "visibility"}:
+            return error("Request body must be an object with exactly description and visibility")
+        if not isinstance(body["description"], str) or body["visibility"] not in VISIBILITIES:
+            return error("description must be a string and visibility public or private")
+        if any(repo["repo_name"].lower() == name.lower() for repo in space.get("repos", [])):
+            return error(f"Subspace {owner}/{name} already exists")
+        space.setdefault("repos", []).append(
+            {
+                "repo_owner": owner,
+                "repo_name": name,
+                "is_admin": True,
+                "description": body["description"],
+                "visibility": body["visibility"],
+                "members": {"admin": [{"type": "user", "name": CALLER}], "collaborator": [], "accessor": []},
+            }
+        )
+        return ok()
+
+    @router.route("GET", r"/api/v1/repos/(?P<owner>[^/]*)/(?P<name>[^/]*)")
+    def _get_repo(self, request: httpx.Request, owner: str, name: str) -> httpx.Response:
+        if request.url.query:
+            return error("Unknown parameter")
+        space = self.spaces.get(owner, {})
+        repo = next((r for r in space.get("repos", []) if r["repo_name"] == name), None)
+        if repo is None:
+            return error(f"Subspace {owner}/{name} does not exist")
+        members = repo.get("members") or _default_members(space, repo)
+        granted = any(m.get("name") == CALLER for role in members.values() for m in role)
+        if not (repo.get("is_admin") or granted or repo.get("visibility") == "public"):
+            return error(f"Permission denied: you have no access to {owner}/{name}")
+        return ok(
+            repo={
+                "owner": owner,
+                "name": repo["repo_name"],
+                "description": repo.get("description", ""),
+                "visibility": repo.get("visibility", "private"),
+                "members": copy.deepcopy(members),
+            }
+        )
+
     @router.route("POST", r"/api/v1/organizations/(?P<org_name>[^/]*)")
     def _create_org(self, request: httpx.Request, org_name: str) -> httpx.Response:
         if not ORG_NAME.fullmatch(org_name):
@@ -149,6 +224,12 @@ class InstabaseEmulator(Emulator):
             "repos": [],
         }
         return ok()
+
+
+def _default_members(space: dict[str, Any], repo: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """Members of a seeded repo that names none: the space's admins manage it."""
+    admins = copy.deepcopy(space.get("admins", []))
+    return {"admin": admins, "collaborator": [], "accessor": []}
 
 
 def _administers(space: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 from spacekit import (
     AuthenticationError,
     Conflict,
+    Member,
     NotFound,
     PermissionDenied,
     Principal,
@@ -199,3 +200,44 @@ def _subspaces(value: Any, space_owner: str) -> list[Subspace]:
             name = str(entry["repo_name"])
             result.append(Subspace(owner=owner, name=name, is_admin=_flag(entry.get("is_admin"))))
     return result
+
+
+ROLES = ("admin", "collaborator", "accessor")
+VISIBILITIES = {"private": True, "public": False}
+
+
+def read_repo(response: Response, owner: str, name: str) -> Subspace:
+    """The Subspace of a ``GET /api/v1/repos/<owner>/<name>`` answer.
+
+    ``{"status": "OK", "repo": {owner, name, description, visibility, members:
+    {accessor, admin, collaborator}}}``; read liberally: missing keys give
+    ``None`` (or no members), an unknown visibility gives ``private=None``, and the
+    owner and name asked for stand in for missing ones.
+    """
+    body = read_envelope(response)
+    repo = body.get("repo")
+    if not isinstance(repo, Mapping):
+        raise response.protocol_error("the answer has no 'repo' object")
+    return parse_repo(repo, owner, name)
+
+
+def parse_repo(repo: Mapping[str, Any], owner: str, name: str) -> Subspace:
+    visibility = repo.get("visibility")
+    return Subspace(
+        owner=_handle(repo.get("owner")) or owner,
+        name=_handle(repo.get("name")) or name,
+        description=_text(repo.get("description")),
+        private=VISIBILITIES.get(visibility.lower()) if isinstance(visibility, str) else None,
+        members=tuple(_members(repo.get("members"))),
+    )
+
+
+def _members(value: Any) -> list[Member]:
+    """Principals by role, most powerful role first, each in the order given."""
+    if not isinstance(value, Mapping):
+        return []
+    return [
+        Member(kind=principal.kind, name=principal.name, role=role)
+        for role in ROLES
+        for principal in _principals(value.get(role))
+    ]

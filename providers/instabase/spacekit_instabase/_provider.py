@@ -12,6 +12,9 @@ What the API offers, and so what the store can do:
 - create: only Organization Spaces, through ``POST /api/v1/organizations/<org_name>``.
 - update, delete, tokens: not in the API; the store raises ``Unsupported`` before
   any request.
+- subspaces (repos): ``POST /api/v1/repos/<repo_owner>/<repo_name>`` with exactly
+  ``{"description", "visibility"}`` creates one (the name checked locally first),
+  then ``GET`` on the same path reads it back, as ``get_subspace`` does.
 - check: the cheapest authenticated call is the space listing without flags.
 - request: any other v1 call; an HTTP 200 answering ``"status": "ERROR"`` raises
   the error its message names, as for every operation.
@@ -32,14 +35,25 @@ from spacekit import (
     Space,
     SpaceKind,
     SpacekitError,
+    Subspace,
     ValidationError,
 )
-from spacekit.plugin import ListOperation, Operation, Provider, Request, Response, Setting, error_for_status
+from spacekit.plugin import (
+    ListOperation,
+    Operation,
+    Provider,
+    Request,
+    Response,
+    Setting,
+    error_for_status,
+    quote_id,
+)
 
-from ._payload import PROVIDER, error_message, names_bad_token, read_envelope, read_spaces
+from ._payload import PROVIDER, error_message, names_bad_token, read_envelope, read_repo, read_spaces
 
 LIST_PATH = "/api/v1/spaces/list"
 ORG_PATH = "/api/v1/organizations/"
+REPO_PATH = "/api/v1/repos/"
 #: the flags that make a Space complete, spelled as the documentation spells them
 FULL_VIEW = MappingProxyType({"get_profiles": "True", "get_admins": "True", "get_repos": "True"})
 ORG_NAME = re.compile(r"[A-Za-z0-9_]{3,100}")
@@ -90,7 +104,9 @@ class InstabaseProvider(Provider):
     """
 
     name = PROVIDER
-    capabilities = frozenset({Capability.LIST, Capability.GET, Capability.CREATE, Capability.REQUEST})
+    capabilities = frozenset(
+        {Capability.LIST, Capability.GET, Capability.CREATE, Capability.SUBSPACES, Capability.REQUEST}
+    )
     default_base_url = "https://www.instabase.com"
     settings = {
         "token": Setting("token", required=True, secret=True, help="an OAuth access token from the web UI"),
@@ -137,6 +153,20 @@ class InstabaseProvider(Provider):
 
     def check(self) -> Operation[None]:
         read_envelope((yield Request("GET", LIST_PATH)))  # a 200 may still say ERROR
+
+    def create_subspace(
+        self, space_id: str, name: str, description: str, private: bool
+    ) -> Operation[Subspace]:
+        path = _repo_path(space_id, name)
+        body = {"description": description, "visibility": "private" if private else "public"}
+        read_envelope((yield Request("POST", path, json=body)), status_optional=True)
+        try:
+            return (yield from self.get_subspace(space_id, name))
+        except NotFound:  # made, but not readable yet: it holds what was sent
+            return Subspace(owner=space_id, name=name, description=description or None, private=private)
+
+    def get_subspace(self, space_id: str, name: str) -> Operation[Subspace]:
+        return read_repo((yield Request("GET", _repo_path(space_id, name))), space_id, name)
 
     def request(self, call: Request) -> Operation[Response]:
         response = yield call
@@ -197,6 +227,10 @@ def _shape(response: Response, answer: Mapping[str, Any]) -> tuple[int, frozense
     if "status" in answer:
         return None  # read_envelope raised for anything but OK
     return response.status, frozenset(answer)
+
+
+def _repo_path(space_id: str, name: str) -> str:
+    return f"{REPO_PATH}{quote_id(space_id)}/{quote_id(name)}"
 
 
 def _says_error(response: Response) -> bool:

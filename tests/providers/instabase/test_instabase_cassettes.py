@@ -16,7 +16,7 @@ import yaml
 from spacekit_instabase._emulator import DOCUMENTED_SPACES
 
 import spacekit
-from spacekit import Principal, SpaceKind, Subspace
+from spacekit import Member, Principal, SpaceKind, Subspace
 
 CASSETTES = Path(__file__).resolve().parents[3] / "cassettes" / "instabase"
 REPLAY_TOKEN = "replay-token-unused-here"
@@ -135,3 +135,41 @@ def test_every_cassette_is_scrubbed() -> None:
     for path in sorted(CASSETTES.glob("*.yaml")):
         for exchange in interactions(path.name):
             assert exchange["request"]["headers"]["authorization"] == ["REDACTED"], path.name
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("create_subspace.yaml")
+def test_create_subspace() -> None:
+    (post, get) = interactions("create_subspace.yaml")
+    assert (post["request"]["method"], post["request"]["uri"]) == (
+        "POST",
+        "https://www.instabase.com/api/v1/repos/alice/notebooks",
+    )
+    assert json.loads(post["request"]["body"]) == {"description": "Shared notebooks", "visibility": "private"}
+    assert get["request"]["method"] == "GET" and get["request"]["uri"] == post["request"]["uri"]
+    with spacekit.connect("instabase", token=REPLAY_TOKEN) as store:
+        made = store.create_subspace("alice", "notebooks", description="Shared notebooks")
+    assert made == Subspace(
+        "alice", "notebooks", None, "Shared notebooks", True, (Member("user", "alice", "admin"),)
+    )
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("get_subspace.yaml")
+async def test_get_subspace_async() -> None:
+    async with spacekit.connect_async("instabase", token=REPLAY_TOKEN) as store:
+        repo = await store.get_subspace("ib_eng", "repo1")
+        with pytest.raises(spacekit.PermissionDenied):
+            await store.get_subspace("ib_eng", "repo2")
+    assert repo == Subspace(
+        "ib_eng", "repo1", None, "Shared models", False, (Member("user", "eng-lead", "admin"),)
+    )
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("check.yaml")
+def test_check_is_the_plain_listing() -> None:
+    (exchange,) = interactions("check.yaml")
+    assert exchange["request"]["uri"] == "https://www.instabase.com/api/v1/spaces/list"
+    with spacekit.connect("instabase", token=REPLAY_TOKEN) as store:
+        store.check()

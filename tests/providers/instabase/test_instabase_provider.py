@@ -16,7 +16,13 @@ FULL_VIEW = {"get_profiles": "True", "get_admins": "True", "get_repos": "True"}
 
 def test_registered_with_its_settings_and_capabilities() -> None:
     assert plugin.name == "instabase"
-    assert plugin.capabilities == {Capability.LIST, Capability.GET, Capability.CREATE, Capability.REQUEST}
+    assert plugin.capabilities == {
+        Capability.LIST,
+        Capability.GET,
+        Capability.CREATE,
+        Capability.SUBSPACES,
+        Capability.REQUEST,
+    }
     assert plugin.settings["token"].secret and plugin.settings["token"].required
     assert plugin.settings["base_url"].default == "https://www.instabase.com"
     with spacekit.connect("instabase", token="t0ken-value") as store:

@@ -84,6 +84,13 @@ def test_refusals_replay(recorded: spacekit.SpaceStore) -> None:
         recorded.create_token("999999999")
 
 
+@pytest.mark.vcr
+def test_check_and_passthrough_replay(recorded: spacekit.SpaceStore) -> None:
+    recorded.check()
+    response = recorded.request("GET", "/v1/lists/spaces/")
+    assert response.status == 200 and "default" in response.text
+
+
 def test_the_cassettes_cover_every_operation_and_hold_no_secret() -> None:
     text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(CASSETTES.glob("*.yaml")))
     assert find_secrets(text) == []
@@ -96,6 +103,8 @@ def test_the_cassettes_cover_every_operation_and_hold_no_secret() -> None:
         ("PATCH", r"/v1/spaces/\d+/"),
         ("DELETE", r"/v1/spaces/\d+/"),
         ("POST", r"/v1/spaces/\d+/tokens/"),
+        ("GET", r"/v1/whoami/"),
+        ("GET", r"/v1/lists/spaces/"),
     ]:
         pattern = rf"method: {method}\n\s+uri: https://iam\.neuroio\.com{path}"
         assert re.search(pattern, text), f"no recorded {method} {path}"
