@@ -17,7 +17,7 @@ import attrs
 import httpx
 
 from ._errors import ConfigError
-from ._plugin import Setting
+from ._settings import Setting
 
 Transport = httpx.BaseTransport | httpx.AsyncBaseTransport
 

@@ -26,8 +26,9 @@ from types import TracebackType
 from typing import Any, ClassVar, Final
 
 from ._errors import FieldDroppedWarning, ValidationError
+from ._exchange import Request, Response
 from ._model import Capability, Space, SpaceKind, SpaceToken, Subspace
-from ._plugin import Request, Response, Setting, check_option_values
+from ._settings import Setting, check_option_values
 from ._validate import (
     check_description,
     check_id,

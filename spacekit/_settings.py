@@ -1,0 +1,120 @@
+"""Settings and options: how a plugin declares what it accepts, and the checks on values.
+
+``Setting`` declares one setting (from keywords, the environment or the config
+file) or one keyword option; ``check_settings`` is the one place settings are
+coerced and checked, ``check_option_values`` the one place options are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from ._errors import ConfigError, ValidationError
+
+
+@attrs.frozen
+class Setting:
+    """One setting a plugin accepts, from keywords, the environment or the config file."""
+
+    name: str
+    kind: type = str
+    default: Any = None
+    required: bool = False
+    secret: bool = False
+    help: str = ""
+    #: False for values only a program can give (an httpx transport, say)
+    configurable: bool = True
+
+
+def option_specs(declared: Mapping[str, Setting] | Iterable[str]) -> dict[str, Setting]:
+    """A declaration of keyword options as ``{name: Setting}``; bare names accept any value."""
+    if isinstance(declared, Mapping):
+        return dict(declared)
+    return {name: Setting(name, object) for name in declared}
+
+
+def check_option_values(options: Mapping[str, Any], specs: Mapping[str, Setting], what: str) -> None:
+    """Refuse, with a ``ValidationError``, options ``specs`` does not declare or of the wrong kind.
+
+    ``None`` means "not given". The library takes values as they are (no strings
+    read as numbers): the CLI turns its text into the declared kind first.
+    """
+    unknown = sorted(set(options) - set(specs))
+    if unknown:
+        known = ", ".join(sorted(specs)) or "none"
+        raise ValidationError(f"unknown option(s) for {what}: {', '.join(unknown)} (known: {known})")
+    for key, value in options.items():
+        kind = specs[key].kind
+        if value is None or kind is object:
+            continue
+        wrong = not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            wrong = False
+        if wrong:
+            expected = _KIND_NAMES.get(kind, "a " + kind.__name__)
+            raise ValidationError(
+                f"{what} option {key!r} must be {expected}, not {type(value).__name__}",
+                fields={key: f"not {expected}"},
+            )
+
+
+def check_settings(
+    schema: Mapping[str, Setting], values: Mapping[str, Any], *, provider: str, where: str = ""
+) -> dict[str, Any]:
+    """Check ``values`` against ``schema``: the one place settings are validated."""
+    prefix = f"{where}: " if where else ""
+    unknown = sorted(set(values) - set(schema))
+    if unknown:
+        known = ", ".join(sorted(k for k, s in schema.items() if s.configurable))
+        raise ConfigError(
+            f"{prefix}unknown setting {unknown[0]!r} for provider {provider!r} (known: {known})"
+        )
+    result: dict[str, Any] = {}
+    for key, setting in schema.items():
+        value = values.get(key, setting.default)
+        if value is None:
+            if setting.required:
+                raise ConfigError(f"{prefix}provider {provider!r} needs the setting {key!r}")
+            result[key] = None
+            continue
+        result[key] = _coerce(setting, value, f"{prefix}setting {key!r}")
+    return result
+
+
+def _coerce(setting: Setting, value: Any, label: str) -> Any:
+    kind = setting.kind
+    if kind is object or (isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))):
+        return value
+    if kind is str and isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if kind is bool and text.lower() in (
+                "1",
+                "true",
+                "yes",
+                "on",
+                "0",
+                "false",
+                "no",
+                "off",
+            ):
+                return text.lower() in ("1", "true", "yes", "on")
+            if kind is int:
+                return int(text)
+            if kind is float:
+                return float(text)
+        except ValueError:
+            pass
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    shown = "<hidden>" if setting.secret else repr(value)
+    raise ConfigError(f"{label} must be {_KIND_NAMES.get(kind, 'a ' + kind.__name__)}, got {shown}")
+
+
+_KIND_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
