@@ -10,7 +10,7 @@ import pytest
 from migrate_helpers import emulator, fast_store, mutating
 
 import spacekit
-from spacekit import Principal, Space, SpaceKind, Unsupported, ValidationError
+from spacekit import Principal, Space, SpaceKind, ValidationError
 from spacekit._local import SQLiteStore
 from spacekit._migrate._journal import Journal
 from spacekit._migrate._lock import held
@@ -191,8 +191,9 @@ def test_protected_spaces_are_never_deleted() -> None:
 def test_delete_needs_a_target_that_can_delete_and_writes_need_capabilities(tmp_path: Path) -> None:
     manifest = tmp_path / "spaces.toml"
     manifest.write_text('[[spaces]]\nname = "A"\n')
-    with pytest.raises(Unsupported, match="delete"):
-        sync(memory(), str(manifest), delete=True)
+    plan = sync(memory(), str(manifest), delete=True)  # the check is per item: only a delete needs it
+    assert plan.items[0].action is SyncAction.DELETE and "cannot delete" in (plan.items[0].error or "")
+    assert not plan.in_sync and sync(memory("A"), str(manifest), delete=True).in_sync
     report = sync(memory("B"), str(manifest), apply=True)
     create = report.items[0]
     assert create.outcome is SyncOutcome.FAILED and "cannot create" in (create.error or "")
@@ -387,3 +388,12 @@ def test_the_final_comparison_gives_a_slow_listing_a_second_look(tmp_path: Path)
     target.__class__, target.hidden = _Lagging, set()
     report = sync(memory("A"), target, apply=True)
     assert report.ok and not report.mismatches
+
+
+def test_an_instabase_user_space_is_protected_and_other_deletes_need_the_capability() -> None:
+    instabase = emulator("instabase")
+    report = sync(memory(), fast_store(instabase), delete=True)
+    by_kind = {(i.action.value, i.error is not None, "own space" in (i.reason or "")) for i in report.items}
+    assert ("keep", False, True) in by_kind  # Alice's user space: never deleted
+    assert ("delete", True, False) in by_kind  # the organization: Instabase cannot delete it
+    assert mutating(instabase) == []

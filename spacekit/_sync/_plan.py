@@ -72,10 +72,6 @@ def check_options(target: SpaceStore, delete: bool, max_changes: object, concurr
         raise ValidationError(f"concurrency must be a whole number of at least 1, not {concurrency!r}")
     if Capability.LIST not in target.capabilities:
         raise Unsupported(f"the target ({target.provider}) cannot list its spaces, so it cannot be synced")
-    if delete and Capability.DELETE not in target.capabilities:
-        raise Unsupported(
-            f"delete=True needs a target that can delete spaces, and the {target.provider} store cannot"
-        )
     return Fraction(str(max_changes))
 
 
@@ -242,7 +238,11 @@ def _leftover(space: Space, target: SpaceStore, delete: bool) -> Pair:
     if held:
         return Pair(attrs.evolve(base, reason=f"not in the source, but never deleted: {held}"), target=space)
     item = attrs.evolve(
-        base, action=SyncAction.DELETE, outcome=SyncOutcome.PLANNED, reason="not in the source"
+        base,
+        action=SyncAction.DELETE,
+        outcome=SyncOutcome.PLANNED,
+        reason="not in the source",
+        error=_cannot(target, Capability.DELETE),
     )
     return Pair(item, target=space)
 
