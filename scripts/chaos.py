@@ -11,8 +11,17 @@ schedule must end with exactly one target space per selected source space
 (names equal, no duplicates, nothing missing), the target's other spaces
 untouched, and ``verify`` clean.
 
-    .venv/bin/python scripts/chaos.py                 # 200 fault schedules + 20 kill schedules
-    .venv/bin/python scripts/chaos.py --schedules 30 --kills 5 --seed 7
+Adversarial schedules replay, with random parameters and faults armed mid-run (from
+a ``transform`` hook), the five ways a migration could report success on a wrong
+result: a create of "Name (2)" whose answer is lost while "Name" is on the target
+(a resume must not adopt "Name"); a name extending another, with a refusal, a drop
+after the commit and failing look-ups; a space deleted from the source while it is
+listed (the pages shift); pages that cycle; two runs into one target at once; and a
+dry run beside an existing journal (compared byte for byte). A run may fail, but no
+run may report success while the target is wrong.
+
+    .venv/bin/python scripts/chaos.py                 # 200 fault + 20 kill + 60 adversarial schedules
+    .venv/bin/python scripts/chaos.py --schedules 30 --kills 5 --cases 12 --seed 7
     .venv/bin/python scripts/chaos.py --schedules 0 --kills 0 --sync 100 --sync-kills 10
 
 Sync schedules (the last section) do the same for ``spacekit.sync`` with deletes
@@ -26,6 +35,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -34,13 +44,15 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+import httpx
 
 import spacekit
 from spacekit.testing import Emulator
@@ -178,11 +190,19 @@ def inject(side: Side, rng: random.Random, *, target: bool) -> list[str]:
     return shown
 
 
-def check(source: Side, target: Side, selected: list[str], before: list[str], journal: str) -> list[str]:
+def check(
+    source: Side,
+    target: Side,
+    selected: list[str],
+    before: list[str],
+    journal: str,
+    expected: collections.Counter[str] | None = None,
+) -> list[str]:
     """The invariants every schedule must end with."""
     problems = []
     after = collections.Counter(target.names())
-    expected = collections.Counter(before) + collections.Counter(n for n in selected if n not in before)
+    if expected is None:
+        expected = collections.Counter(before) + collections.Counter(n for n in selected if n not in before)
     if after != expected:
         extra = sorted((after - expected).elements())
         missing = sorted((expected - after).elements())
@@ -191,6 +211,13 @@ def check(source: Side, target: Side, selected: list[str], before: list[str], jo
         [*selected, *(n for n in source.names() if not n.startswith("space-"))]
     ):
         problems.append("the source changed")
+    problems += verified(source, target, journal)
+    return problems
+
+
+def verified(source: Side, target: Side, journal: str) -> list[str]:
+    """``verify`` with the journal, every fault suspended: its problems."""
+    problems = []
     saved = (source._suspend_faults(), target._suspend_faults())
     try:
         with source.open() as src, target.open() as dst:
@@ -300,6 +327,399 @@ def _unresolved(journal: str) -> int:
         return 0
     with contextlib.closing(sqlite3.connect(journal)) as db:
         return int(db.execute("SELECT count(*) FROM items WHERE state IN ('sent', 'unknown')").fetchone()[0])
+
+
+# -- adversarial schedules: the five ways a migration could lie --------------------------
+
+CASES = ("preexisting", "extends", "shift", "cycle", "concurrent", "dry")
+QUARTERLY = "Quarterly planning notes for the platform team"
+
+
+def created_name(request: httpx.Request) -> str | None:
+    """The name a create request asks for, on any of the three providers."""
+    if request.method != "POST" or request.url.path == "/token":
+        return None
+    try:
+        body = json.loads(request.content or b"null")
+    except ValueError:
+        return None
+    name = body.get("name", body.get("display_name")) if isinstance(body, dict) else None
+    return name if isinstance(name, str) else None
+
+
+class OnCreate:
+    """Faults on the creates of given names, armed at any time: ``refuse`` (400, not
+    applied), ``unavailable`` (503, not applied), ``commit-drop`` (applied, then the
+    connection drops); after each, ``look_ups`` GET requests answer 503."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self.emu, self.dispatch = emu, emu.dispatch
+        self.rules: dict[str, list[str]] = {}
+        self.look_ups = 0
+        self.lock = threading.Lock()
+        emu.dispatch = self  # type: ignore[method-assign]
+
+    def arm(self, name: str, fault: str, times: int = 1) -> None:
+        with self.lock:
+            self.rules.setdefault(name, []).extend([fault] * times)
+
+    def disarm(self) -> None:
+        with self.lock:
+            self.rules.clear()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        from spacekit.testing._emulator import Dropped
+
+        name = created_name(request)
+        with self.lock:
+            faults = self.rules.get(name or "")
+            fault = faults.pop(0) if faults else None
+        if fault is None:
+            return self.dispatch(request)
+        if self.look_ups:
+            self.emu.faults.fail(503, self.look_ups, method="GET")
+        if fault == "refuse":
+            return httpx.Response(400, json={"message": "Validation error.", "code": "invalid"})
+        if fault == "unavailable":
+            return httpx.Response(503, json={"message": "injected"})
+        self.dispatch(request)
+        raise Dropped
+
+
+class Cycling:
+    """NeuroIO pages that go round once armed: from page ``start`` on, the pages
+    already served come again (A, B, A, B...) and 'next' always says there is more."""
+
+    def __init__(self, emu: Emulator, start: int, period: int) -> None:
+        self.emu, self.dispatch, self.start, self.period = emu, emu.dispatch, start, period
+        self.armed = True
+        self.served: list[bytes] = []
+        emu.dispatch = self  # type: ignore[method-assign]
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        response = self.dispatch(request)
+        if not self.armed or request.method != "GET" or request.url.path != "/v1/spaces/":
+            return response
+        if request.url.params.get("offset") == "0":
+            self.served = []
+        if len(self.served) < self.start:
+            self.served.append(response.content)
+            return response
+        cycle = self.served[-self.period :]
+        body = json.loads(cycle[(len(self.served) - self.start) % len(cycle)])
+        self.served.append(json.dumps(body).encode())
+        body["next"] = "http://localhost/v1/spaces/?offset=more"
+        return httpx.Response(200, headers={"Content-Type": "application/json"}, json=body)
+
+
+def migrate_case(
+    source: Side,
+    target: Side,
+    journal: str,
+    *,
+    policy: str = "skip",
+    concurrency: int = 4,
+    transform: Callable[[spacekit.Space], spacekit.Space] | None = None,
+    dry_run: bool = False,
+) -> Any:
+    from spacekit._migrate import migrate
+
+    with source.open() as src, target.open() as dst:
+        return migrate(
+            src,
+            dst,
+            journal=journal,
+            select=SELECT,
+            on_conflict=policy,
+            concurrency=concurrency,
+            transform=transform,
+            dry_run=dry_run,
+        )
+
+
+def until_ok(run: Callable[[], Any], check_each: Callable[[], list[str]]) -> tuple[int, list[str]]:
+    """Run again until a run is ok; a run that says ok on a wrong target is a problem."""
+    for runs in range(1, MAX_RUNS + 1):
+        try:
+            report = run()
+        except spacekit.ProviderError:
+            continue
+        if report.ok:
+            wrong = check_each()
+            return runs, [f"run {runs} said ok on a wrong target: {wrong[0]}"] if wrong else []
+    return MAX_RUNS, [f"still failing after {MAX_RUNS} runs"]
+
+
+def pick_target(rng: random.Random, *, creates_long_names: bool = True) -> str:
+    choices = ["neuroio", "datablist", "local"] + (["instabase"] if not creates_long_names else [])
+    return rng.choice(choices)
+
+
+def case_preexisting(seed: int, rng: random.Random, folder: str) -> Outcome:
+    """The target already holds a name; rename; the create of "Name (2)" loses its answer."""
+    length = rng.choice([3, 12, 46, 90, 140, 255])
+    name = f"space-{seed}-" + (QUARTERLY * 6)[: max(0, length - len(f"space-{seed}-"))]
+    target_kind = pick_target(rng, creates_long_names=length > 90)
+    source, target = (
+        Side(rng.choice(["local", "neuroio", "datablist"]), folder, "source"),
+        Side(target_kind, folder, "target"),
+    )
+    selected = seed_source(source, rng, seed)
+    with source.open() as store:
+        store.create(name)
+    with target.open() as store:
+        store.create(name)
+    selected.append(name)
+    before = target.names()
+    renamed = f"{name[:251]} (2)"
+    faults = [f"name of {len(name)} chars -> {target_kind}"]
+    journal = os.path.join(folder, "journal.db")
+    trap = OnCreate(target.emulator) if target.emulator is not None else None
+    fault = rng.choice(["unavailable", "commit-drop", "refuse"])
+    times = rng.randint(1, 3)
+    if trap is not None:
+        trap.look_ups = rng.choice([0, 0, 3, 10])
+        faults.append(f"{fault}x{times} on {renamed[:20]}..., look-ups 503x{trap.look_ups}")
+
+    armed = []
+
+    def arm(space: spacekit.Space) -> spacekit.Space:
+        if space.name == name and trap is not None and not armed:
+            armed.append(True)
+            trap.arm(renamed, fault, times)
+        return space
+
+    expected = collections.Counter(before) + collections.Counter(
+        [*(n for n in selected if n not in before), renamed]
+    )
+
+    def wrong() -> list[str]:
+        return check(source, target, selected, before, journal, expected)
+
+    runs, problems = until_ok(
+        lambda: migrate_case(source, target, journal, policy="rename", transform=arm), wrong
+    )
+    if trap is not None:
+        trap.disarm()
+    return Outcome(seed, (source.provider, target.provider), faults, runs, problems + wrong())
+
+
+def case_extends(seed: int, rng: random.Random, folder: str) -> Outcome:
+    """A = N + suffix and B = N: A refused, B dropped after the commit, look-ups failing."""
+    target_kind = rng.choice(["neuroio", "datablist", "instabase"])
+    source, target = Side("local", folder, "source"), Side(target_kind, folder, "target")
+    selected = seed_source(source, rng, seed)
+    shorter = f"space-{seed}-{QUARTERLY}"
+    longer = shorter + rng.choice([" - archive", " (old)", "x", " 2"])
+    with source.open() as store:
+        for name in rng.sample([shorter, longer], 2):
+            store.create(name)
+    selected += [shorter, longer]
+    before = target.names()
+    journal = os.path.join(folder, "journal.db")
+    assert target.emulator is not None
+    trap = OnCreate(target.emulator)
+    trap.look_ups = rng.choice([3, 6, 10])
+    faults = [f"{longer[-12:]!r}: refuse; {shorter[-12:]!r}: commit-drop; look-ups 503x{trap.look_ups}"]
+
+    def arm(space: spacekit.Space) -> spacekit.Space:
+        if space.name in (shorter, longer) and not trap.rules:
+            trap.arm(longer, "refuse")
+            trap.arm(shorter, "commit-drop")
+        return space
+
+    def wrong() -> list[str]:
+        return check(source, target, selected, before, journal)
+
+    runs, problems = until_ok(
+        lambda: migrate_case(source, target, journal, transform=arm, concurrency=rng.randint(1, 4)), wrong
+    )
+    trap.disarm()
+    return Outcome(seed, ("local", target_kind), faults, runs, problems + wrong())
+
+
+def case_shift(seed: int, rng: random.Random, folder: str) -> Outcome:
+    """Spaces deleted from (and created in) a paginated source while it is listed."""
+    target_kind = rng.choice(["local", "datablist", "neuroio"])
+    source, target = Side("neuroio", folder, "source"), Side(target_kind, folder, "target")
+    assert source.emulator is not None
+    emu: Any = source.emulator
+    emu.max_limit = rng.randint(3, 10)
+    selected = seed_source(source, rng, seed)
+    before = target.names()
+    journal = os.path.join(folder, "journal.db")
+    at = rng.randint(1, len(selected))
+    deletes = rng.randint(1, 2)
+    adds = rng.randint(0, 2)
+    planned: list[str] = []
+    deleted: list[str] = []
+    faults = [f"page {emu.max_limit}, after {at} planned: delete {deletes}, add {adds}"]
+
+    def shift(space: spacekit.Space) -> spacekit.Space:
+        planned.append(space.name)
+        if len(planned) == at and not deleted:
+            with emu.lock:
+                for name in rng.sample(planned, min(deletes, len(planned))):
+                    sid = next(i for i, s in emu.spaces.items() if s["name"] == name)
+                    del emu.spaces[sid]
+                    deleted.append(name)
+            for i in range(adds):
+                emu.add_space(f"space-{seed}-late-{i}")
+        return space
+
+    def expected() -> collections.Counter[str]:
+        remaining = [n for n in source.names() if n.startswith("space-")]
+        return collections.Counter(before) + collections.Counter([*remaining, *deleted])
+
+    def wrong() -> list[str]:
+        return check_after_shift(source, target, before, journal, expected())
+
+    runs, problems = until_ok(lambda: migrate_case(source, target, journal, transform=shift), wrong)
+    return Outcome(seed, ("neuroio", target_kind), faults, runs, problems + wrong())
+
+
+def check_after_shift(
+    source: Side, target: Side, before: list[str], journal: str, expected: collections.Counter[str]
+) -> list[str]:
+    after = collections.Counter(target.names())
+    problems = []
+    if after != expected:
+        extra, missing = sorted((after - expected).elements()), sorted((expected - after).elements())
+        problems.append(f"target differs: extra {extra[:5]} missing {missing[:5]}")
+    return problems + verified(source, target, journal)
+
+
+def case_cycle(seed: int, rng: random.Random, folder: str) -> Outcome:
+    """A source whose pages go round: the run must stop, never say ok; then it is fixed."""
+    target_kind = rng.choice(["local", "datablist"])
+    source, target = Side("neuroio", folder, "source"), Side(target_kind, folder, "target")
+    assert source.emulator is not None
+    emu: Any = source.emulator
+    emu.max_limit = rng.randint(2, 5)
+    selected = seed_source(source, rng, seed)
+    before = target.names()
+    journal = os.path.join(folder, "journal.db")
+    start, period = rng.randint(1, 3), rng.randint(1, 2)
+    cycling = Cycling(emu, start, min(period, start))
+    faults = [f"pages of {emu.max_limit} go round after page {start} (period {min(period, start)})"]
+    problems: list[str] = []
+    try:
+        report = migrate_case(source, target, journal)
+        problems.append(f"a run over cycling pages ended: ok={report.ok}")
+    except spacekit.ProtocolError as exc:
+        if "go round" not in str(exc):
+            problems.append(f"a ProtocolError that does not say why: {exc}")
+    except spacekit.ProviderError as exc:
+        problems.append(f"stopped by {type(exc).__name__}, not ProtocolError: {exc}")
+    held = collections.Counter(target.names())
+    if any(n > 1 for n in held.values()):
+        problems.append("a cycling listing duplicated spaces")
+    cycling.armed = False
+
+    def wrong() -> list[str]:
+        return check(source, target, selected, before, journal)
+
+    runs, more = until_ok(lambda: migrate_case(source, target, journal), wrong)
+    return Outcome(seed, ("neuroio", target_kind), faults, runs + 1, problems + more + wrong())
+
+
+def case_concurrent(seed: int, rng: random.Random, folder: str) -> Outcome:
+    """Two runs into one target at once, with different journals."""
+    target_kind = rng.choice(["local", "neuroio", "datablist"])
+    source, target = (
+        Side(rng.choice(["local", "neuroio"]), folder, "source"),
+        Side(target_kind, folder, "target"),
+    )
+    selected = seed_source(source, rng, seed)
+    before = target.names()
+    journals = [os.path.join(folder, f"journal-{i}.db") for i in range(2)]
+    inside, release = threading.Event(), threading.Event()
+    hold_at = rng.randint(1, len(selected))
+    count = [0]
+
+    def hold(space: spacekit.Space) -> spacekit.Space:
+        count[0] += 1
+        if count[0] == hold_at:
+            inside.set()
+            release.wait(30)
+        return space
+
+    results: list[Any] = []
+    first = threading.Thread(
+        target=lambda: results.append(migrate_case(source, target, journals[0], transform=hold))
+    )
+    first.start()
+    problems = []
+    faults = [f"second run started after {hold_at} planned"]
+    try:
+        if not inside.wait(30):
+            problems.append("the first run never reached the hook")
+        try:
+            second = migrate_case(source, target, journals[1])
+            problems.append(f"a second run into the same target was not refused (ok={second.ok})")
+        except spacekit.ConfigError as exc:
+            if "another migration" not in str(exc) or "pid" not in str(exc):
+                problems.append(f"the refusal does not say who holds the target: {exc}")
+    finally:
+        release.set()
+        first.join(60)
+    if not results or not results[0].ok:
+        problems.append("the first run did not finish ok")
+
+    def wrong() -> list[str]:
+        return check(source, target, selected, before, journals[1])
+
+    runs, more = until_ok(lambda: migrate_case(source, target, journals[1]), wrong)
+    return Outcome(seed, (source.provider, target_kind), faults, runs + 1, problems + more + wrong())
+
+
+def folder_state(folder: str) -> dict[str, str]:
+    found = {}
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as file:
+                found[os.path.relpath(path, folder)] = hashlib.sha256(file.read()).hexdigest()
+    return found
+
+
+def case_dry(seed: int, rng: random.Random, folder: str) -> Outcome:
+    """A dry run beside an existing journal, after a run that met faults: byte for byte."""
+    pair = PAIRS[seed % len(PAIRS)]
+    source, target = Side(pair[0], folder, "source"), Side(pair[1], folder, "target")
+    selected = seed_source(source, rng, seed)
+    before = target.names()
+    journals = os.path.join(folder, "journals")
+    os.makedirs(journals)
+    journal = os.path.join(journals, "journal.db")
+    faults = inject(target, rng, target=True)
+    problems = []
+    with contextlib.suppress(spacekit.ProviderError):
+        migrate_case(source, target, journal, concurrency=rng.randint(1, 4))
+    if os.path.exists(journal):
+        leftovers = sorted(set(os.listdir(journals)) - {"journal.db"})
+        if leftovers:
+            problems.append(f"files left beside the journal after the run: {leftovers}")
+        state = folder_state(journals)
+        with contextlib.suppress(spacekit.ProviderError):
+            migrate_case(source, target, journal, dry_run=True)
+        if folder_state(journals) != state:
+            problems.append("the dry run changed the journal's folder")
+
+    def wrong() -> list[str]:
+        return check(source, target, selected, before, journal)
+
+    runs, more = until_ok(lambda: migrate_case(source, target, journal), wrong)
+    return Outcome(seed, pair, faults, runs + 1, problems + more + wrong())
+
+
+def run_case(seed: int, folder: str) -> Outcome:
+    """One adversarial schedule; the case is chosen by the seed."""
+    rng = random.Random(seed)
+    case = CASES[seed % len(CASES)]
+    outcome: Outcome = globals()[f"case_{case}"](seed, rng, folder)
+    outcome.faults.insert(0, case)
+    return outcome
 
 
 def child(spec_path: str) -> None:
@@ -557,6 +977,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--schedules", type=int, default=200)
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--cases", type=int, default=60, help="adversarial schedules")
     parser.add_argument("--seed", type=int, default=1, help="the first seed")
     parser.add_argument("--verbose", "-v", action="store_true", help="print each schedule's faults")
     parser.add_argument("--sync", type=int, default=100, help="sync fault schedules")
@@ -573,6 +994,7 @@ def main() -> int:
     started, outcomes = time.monotonic(), []
     jobs = [(run_schedule, args.seed + i) for i in range(args.schedules)]
     jobs += [(run_kill_schedule, args.seed + 10_000 + i) for i in range(args.kills)]
+    jobs += [(run_case, args.seed + 40_000 + i) for i in range(args.cases)]
     jobs += [(run_sync_schedule, args.seed + 20_000 + i) for i in range(args.sync)]
     jobs += [(run_sync_kill_schedule, args.seed + 30_000 + i) for i in range(args.sync_kills)]
     for job, seed in jobs:

@@ -41,6 +41,8 @@ from ._report import Identity
 APPLICATION_ID: Final = 0x53504B4A  # "SPKJ": a spacekit migration journal
 SCHEMA_VERSION: Final = 2
 BUSY_TIMEOUT: Final = 0.5
+#: the page cache: rows are appended and read one by one, so a small one does
+CACHE_KIB: Final = 256
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
@@ -306,6 +308,7 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
     db.execute("PRAGMA locking_mode = EXCLUSIVE")
     use_wal(db, BUSY_TIMEOUT)
     db.execute("PRAGMA synchronous = NORMAL")
+    db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     claim(db, path, _FILE)
     have = {row[1] for row in db.execute("PRAGMA table_info(items)")}
     for column in _ADDED:

@@ -27,7 +27,7 @@ import platformdirs
 
 from .._errors import ConfigError
 from .._store import SpaceStore
-from ._plan import _credentials
+from ._plan import account
 from ._report import Identity
 
 
@@ -39,8 +39,8 @@ def lock_folder() -> str:
 
 
 def lock_key(target: SpaceStore) -> str:
-    account = hashlib.sha256("\0".join(_credentials(target)).encode()).hexdigest()
-    where = f"{target.provider}\0{target.location}\0{account}"
+    who = hashlib.sha256("\0".join(account(target)).encode()).hexdigest()
+    where = f"{target.provider}\0{target.location}\0{who}"
     return hashlib.sha256(where.encode()).hexdigest()[:24]
 
 

@@ -27,6 +27,7 @@ from .._errors import Unsupported, ValidationError
 from .._model import Capability, Space, SpaceKind
 from .._store import SpaceStore
 from .._validate import MAX_NAME
+from ._fingerprints import Fingerprints
 from ._journal import Journal
 from ._record import CREATES, UNRESOLVED, Action, Outcome, Record, State
 from ._report import Identity
@@ -76,17 +77,24 @@ def check_distinct(source: SpaceStore, src: Identity, target: SpaceStore, dst: I
         if source.provider == "local":
             same = source.location != ":memory:"
         else:  # one remote account: the same URL and the same credentials
-            same = _credentials(source) == _credentials(target) != ()
+            same = account(source) == account(target) != ()
     if same:
         raise ValidationError(
             f"the source and the target are the same store ({src}); a store cannot be migrated onto itself"
         )
 
 
-def _credentials(store: SpaceStore) -> tuple[str, ...]:
+def account(store: SpaceStore) -> tuple[str, ...]:
+    """What tells one remote account from another at the same URL: the credentials
+    (compared, never shown) and, for an in-process transport (an emulator), which one."""
     provider = getattr(store, "_provider", None)
     secrets = getattr(provider, "secrets", None)
-    return tuple(sorted(secrets())) if callable(secrets) else ()
+    if not callable(secrets):
+        return ()
+    transport = getattr(provider, "config", {}).get("transport")
+    server = getattr(transport, "emulator", transport)  # the emulator behind its transports
+    wired = (f"transport {id(server)}",) if transport is not None else ()
+    return (*sorted(secrets()), *wired)
 
 
 def patterns(select: Select) -> list[str] | None:
@@ -139,34 +147,6 @@ def create_arguments(space: Space, target: SpaceStore) -> tuple[str | None, dict
     return description, options
 
 
-class Fingerprints:
-    """A set of strings kept as 64-bit hashes: a few dozen bytes each, whatever their
-    length. Two strings sharing a hash (about one chance in 10^10 for a million) would
-    count as one; this holds what a run has seen or claimed, not what it writes."""
-
-    def __init__(self, values: Iterable[str] = ()) -> None:
-        self._hashes = {hash(value) for value in values}
-
-    def add(self, value: str) -> None:
-        self._hashes.add(hash(value))
-
-    def __contains__(self, value: object) -> bool:
-        return hash(value) in self._hashes
-
-    def __len__(self) -> int:
-        return len(self._hashes)
-
-    def without(self, other: Fingerprints) -> Fingerprints:
-        """The hashes here and not in ``other``."""
-        rest = Fingerprints()
-        rest._hashes = self._hashes - other._hashes
-        return rest
-
-    def matching(self, values: Iterable[str]) -> frozenset[str]:
-        """Those of ``values`` that are here."""
-        return frozenset(value for value in values if hash(value) in self._hashes)
-
-
 class TargetIndex:
     """The target's spaces when the run began, by name; the names this run reserved
     and the target ids mapped to a source space (by this run or, per the journal, an
@@ -215,7 +195,9 @@ class TargetIndex:
     def unclaimed(self, name: str) -> str | None:
         """A space bearing ``name`` (or its stored form) that no source space maps to:
         a conflict for a new one."""
-        return next((i for i in self.holding(name) if i not in self._claimed), None)
+        held = self.holding(name)
+        with self._lock:
+            return next((i for i in held if i not in self._claimed), None)
 
     def adoptable(
         self, name: str, preexisting: Iterable[str], found: Iterable[tuple[str, str]] | None = None

@@ -42,10 +42,10 @@ from .._errors import AuthenticationError, PermissionDenied, ProviderError, Rate
 from .._model import Space
 from .._store import SpaceStore
 from ._apply import Stop, Writer
+from ._fingerprints import Fingerprints
 from ._journal import Journal
 from ._lock import held
 from ._plan import (
-    Fingerprints,
     Planner,
     Select,
     TargetIndex,
