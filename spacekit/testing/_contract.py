@@ -331,11 +331,13 @@ class SpaceStoreContract:
     def test_check_passes_on_a_working_store(self, subject: SpaceStore) -> None:
         subject.check()  # returns nothing, raises nothing
 
-    @pytest.mark.parametrize("path", HOSTILE_PATHS)
-    def test_passthrough_never_leaves_the_base_url(self, subject: SpaceStore, path: str) -> None:
+    # (not named "path": a parameter overrides the fixture of that name, which a
+    # store's own fixtures may use)
+    @pytest.mark.parametrize("hostile_path", HOSTILE_PATHS)
+    def test_passthrough_never_leaves_the_base_url(self, subject: SpaceStore, hostile_path: str) -> None:
         needs(subject, Capability.REQUEST)
         with pytest.raises(ValidationError):
-            subject.request("GET", path)
+            subject.request("GET", hostile_path)
 
     def _ids(self, store: SpaceStore) -> set[str] | None:
         """The ids listed now, or None where the store cannot list."""
