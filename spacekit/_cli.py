@@ -55,6 +55,7 @@ from ._version import __version__
 F = TypeVar("F", bound=Callable[..., Any])
 
 _SECRETS = "spacekit.secrets"
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader left
 _MAX_BAD_LINES = 20
 
 
@@ -87,6 +88,9 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(INTERRUPTED)
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+            _output.silence_stdout()
+            ctx.exit(BROKEN_PIPE)
         except Exception as exc:  # no traceback, and no secret, for any error
             shown = str(exc) if isinstance(exc, SpacekitError) else f"unexpected {type(exc).__name__}: {exc}"
             click.echo(f"Error: {redact(shown, ctx.meta.get(_SECRETS, ()))}", err=True)

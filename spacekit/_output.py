@@ -53,6 +53,17 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
+def silence_stdout() -> None:
+    """Point stdout at the null device, once its reader has gone (a broken pipe), so
+    that nothing left in its buffer fails again when Python exits."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner's stream)
+        pass
+
+
 def console(*, stderr: bool = False) -> Console:
     """A rich console on stdout (or stderr): colour on a terminal unless ``NO_COLOR``."""
     return Console(

@@ -160,3 +160,37 @@ def test_no_progress_bar_off_a_terminal() -> None:
     result = run("import", "-", input=json.dumps({"name": "quiet"}) + "\n")
     assert result.exit_code == 0
     assert result.stderr == "imported 1 space(s) into the local store\n"
+
+
+def test_a_reader_that_leaves_early_stops_the_output_quietly() -> None:
+    lines = "".join(json.dumps({"name": f"space {i}", "description": "x" * 5000}) + "\n" for i in range(400))
+    assert run("import", "-", input=lines).exit_code == 0
+    spacekit = Path(sys.executable).with_name("spacekit")
+    reader = f"'{sys.executable}' -c 'import sys; sys.stdin.buffer.read(10)'"  # reads 10 bytes, leaves
+    codes = []
+    for command in ("spaces list", "export", "spaces list --json"):
+        script = f"'{spacekit}' {command} 2>err.txt | {reader}; echo ${{PIPESTATUS[0]}}; cat err.txt"
+        out = subprocess.run(
+            ["bash", "-c", script],
+            capture_output=True,
+            text=True,
+            env=os.environ,
+            timeout=60,
+            cwd=Path(os.environ["SPACEKIT_CONFIG"]).parent,
+        ).stdout
+        # 128 + SIGPIPE, like any Unix tool, or 0 when the pipe took everything before
+        # the reader left; never an error message
+        assert out in ("141\n", "0\n"), (command, out)
+        codes.append(out)
+    assert "141\n" in codes  # streamed output met the closed pipe
+
+
+def test_a_broken_pipe_exits_141_without_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from spacekit import _cli
+
+    def gone(*args: object) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(_cli, "_show_spaces", gone)
+    result = run("spaces", "list")
+    assert (result.exit_code, result.stderr) == (141, "")
