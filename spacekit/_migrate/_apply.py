@@ -43,6 +43,7 @@ from .._store import SpaceStore
 from ._journal import Journal
 from ._plan import TargetIndex
 from ._record import Action, Outcome, Record, State
+from ._subspaces import Carrier
 
 ATTEMPTS: Final = 3  # sends of one write whose outcome stays unknown
 RECONCILED: Final = "the outcome was unknown ({error}); found on the target, not written again"
@@ -84,10 +85,17 @@ class InFlight:
 class Writer:
     """Applies records to one target; safe to call from many threads at once."""
 
-    def __init__(self, target: SpaceStore, index: TargetIndex, journal: Journal | None) -> None:
+    def __init__(
+        self,
+        target: SpaceStore,
+        index: TargetIndex,
+        journal: Journal | None,
+        carrier: Carrier | None = None,
+    ) -> None:
         self.target = target
         self.index = index
         self.journal = journal
+        self.carrier = carrier
         self.stopped = threading.Event()
         self._in_flight = InFlight()
 
@@ -97,17 +105,24 @@ class Writer:
             return None
         if not record.writes:
             self._save(record)
-            return record
+            return self._carry(record)
         try:
             if record.action is Action.UPDATE:
-                return self._write(record)
+                return self._carry(self._write(record))
             with self._in_flight.hold(self.index.names(record.target_name or "")):
                 if record.preexisting is None:  # first sent now: what bears the name already
                     record.preexisting = self.index.holding(record.target_name or "")
-                return self._write(record)
+                written = self._write(record)
+            return self._carry(written)
         except Stop:
             self.stopped.set()
             raise
+
+    def _carry(self, record: Record) -> Record:
+        """The space's subspaces, once it is on the target (see ``_subspaces``)."""
+        if self.carrier is None or self.stopped.is_set():
+            return record
+        return self.carrier.carry(record)
 
     def _write(self, record: Record) -> Record:
         for _ in range(ATTEMPTS):

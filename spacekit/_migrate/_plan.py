@@ -259,18 +259,22 @@ class Planner:
         on_conflict: str,
         journal: Journal | None = None,
         transform: Transform | None = None,
+        carry_subspaces: bool = False,
     ) -> None:
         self.target = target
         self.index = index
         self.on_conflict = on_conflict
         self.journal = journal
         self.transform = transform
+        #: subspaces are created one by one after their space (``_subspaces``), not lost
+        self.carry_subspaces = carry_subspaces
 
     def plan(self, source: Space) -> Record:
         earlier = self.journal.get(source.id) if self.journal else None
         if earlier is not None and earlier.state is State.DONE and self._still_there(earlier):
             earlier.action, earlier.outcome, earlier.journaled = Action.SKIP, Outcome.SKIPPED, False
             earlier.reason, earlier.error = "already migrated (journal)", None
+            earlier.subspaces = source.subspaces if self.carry_subspaces else ()
             return earlier
         record = Record(source.id, source.name, source.description)
         try:
@@ -341,7 +345,7 @@ class Planner:
         record.action, record.target_name = action, name
         record.target_description, record.options = description, options
         record.lost = lost_fields(space, self.target)
-        return record
+        return self._subspaces(record, space)
 
     def _update(self, record: Record, space: Space, target_id: str, reason: str | None) -> Record:
         changes: dict[str, Any] = {}
@@ -352,6 +356,13 @@ class Planner:
         record.target_name, record.target_description = space.name, space.description
         record.lost = lost_fields(space, self.target, updating=True)
         record.reason = reason
+        return self._subspaces(record, space)
+
+    def _subspaces(self, record: Record, space: Space) -> Record:
+        if self.carry_subspaces:
+            record.subspaces = space.subspaces
+            record.options = {k: v for k, v in record.options.items() if k != "subspaces"}
+            record.lost = tuple(field for field in record.lost if field != "subspaces")
         return record
 
     def _resume(self, record: Record, space: Space, earlier: Record) -> Record:

@@ -22,6 +22,8 @@ from typing import Any, Final
 
 import attrs
 
+from .._model import Subspace
+
 
 class Action(enum.StrEnum):
     """What the plan does with one source space."""
@@ -88,6 +90,9 @@ class Record:
     #: what the write carries (not journaled): create options, or an update's changes
     options: Mapping[str, Any] = attrs.field(factory=dict)
     changes: Mapping[str, Any] = attrs.field(factory=dict)
+    #: the source space's subspaces, created one by one where both stores have them
+    #: (``_subspaces``; not journaled: read from the source at every run)
+    subspaces: tuple[Subspace, ...] = ()
     #: False for a record this run only looked at (already migrated): nothing to journal
     journaled: bool = True
 

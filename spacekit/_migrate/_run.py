@@ -59,6 +59,7 @@ from ._plan import (
 from ._record import Outcome, Record, State
 from ._report import Identity, Items, MigrationItem, MigrationReport
 from ._stores import StoreLike, opened
+from ._subspaces import Carrier, carried
 
 Progress = Callable[[MigrationItem], None]
 #: listings of the source in one run: the first, then again until one finds nothing new
@@ -113,13 +114,17 @@ def migrate(
             raise _restated(
                 exc, f"listing the target ({dst_id}) failed, nothing was written: {exc.args[0]}"
             ) from None
-        planner = Planner(dst, index, on_conflict=on_conflict, journal=book, transform=transform)
+        carry = carried(src, dst)
+        planner = Planner(
+            dst, index, on_conflict=on_conflict, journal=book, transform=transform, carry_subspaces=carry
+        )
         items = Items()
         run = _Passes(src, src_id, choose, planner)
         if dry_run:
             _planned(run.records(), items, progress)
         else:
-            _apply(run.records(), Writer(dst, index, book), concurrency, items, progress)
+            carrier = Carrier(src, dst) if carry else None
+            _apply(run.records(), Writer(dst, index, book, carrier), concurrency, items, progress)
         items.mark_vanished(run.vanished(items))
         warnings = () if run.complete else (run.incomplete(),)
         return MigrationReport(

@@ -1,0 +1,86 @@
+"""Carrying a migrated space's subspaces, where source and target both have them.
+
+When both stores list ``Capability.SUBSPACES``, the plan does not count subspaces as
+lost and does not pass them as a create option: once a record's space is on the
+target (created now, updated, or migrated by an earlier run), each subspace of the
+source space is created in it with ``create_subspace``, its description and
+visibility read first with the source's ``get_subspace`` (the listing names
+subspaces without them; a subspace the caller may not read is carried with what
+the listing said, private by default).
+
+Exactly once, and resumable, without a journal row per subspace: before writing,
+the target space is read afresh and a subspace it already holds (by name, ignoring
+case) is not created again; a ``Conflict`` answer means it is there. A subspace
+that fails marks the record failed (its space stays migrated, journaled ``done``),
+so the run is not ok, and the next run carries what is still missing.
+"""
+
+from __future__ import annotations
+
+from .._errors import Conflict, NotFound, PermissionDenied, SpacekitError
+from .._model import Capability, Subspace
+from .._store import SpaceStore
+from ._record import Outcome, Record, State
+
+
+def carried(source: SpaceStore, target: SpaceStore) -> bool:
+    """Whether a migration from ``source`` to ``target`` carries subspaces one by one."""
+    return Capability.SUBSPACES in source.capabilities and Capability.SUBSPACES in target.capabilities
+
+
+class Carrier:
+    """Creates the subspaces of migrated spaces on the target; safe from many threads."""
+
+    def __init__(self, source: SpaceStore, target: SpaceStore) -> None:
+        self.source = source
+        self.target = target
+
+    def carry(self, record: Record) -> Record:
+        """Create on the target the record's subspaces it does not hold yet."""
+        if not record.subspaces or record.target_id is None or record.state is not State.DONE:
+            return record
+        try:
+            held = {s.name.casefold() for s in self.target.get(record.target_id).subspaces}
+        except SpacekitError as exc:
+            return _failed(record, f"its subspaces could not be checked on the target: {exc}")
+        made: list[str] = []
+        for subspace in record.subspaces:
+            if subspace.name.casefold() in held:
+                continue
+            try:
+                self._create(record, self._details(record, subspace))
+            except SpacekitError as exc:
+                return _failed(record, f"subspace {subspace.name!r} was not created: {exc}", made)
+            held.add(subspace.name.casefold())
+            made.append(subspace.name)
+        if made:
+            note = f"subspaces created: {', '.join(made)}"
+            record.reason = f"{record.reason}; {note}" if record.reason else note
+        return record
+
+    def _details(self, record: Record, subspace: Subspace) -> Subspace:
+        if subspace.description is not None and subspace.private is not None:
+            return subspace
+        try:
+            return self.source.get_subspace(record.source_id, subspace.name)
+        except (NotFound, PermissionDenied):  # not readable in full: what the listing said
+            return subspace
+
+    def _create(self, record: Record, subspace: Subspace) -> None:
+        assert record.target_id is not None
+        try:
+            self.target.create_subspace(
+                record.target_id,
+                subspace.name,
+                description=subspace.description or "",
+                private=True if subspace.private is None else subspace.private,
+            )
+        except Conflict:
+            return  # already there (a write whose answer was lost, another run): not twice
+
+
+def _failed(record: Record, message: str, made: list[str] | None = None) -> Record:
+    done = f" (created before it: {', '.join(made)})" if made else ""
+    record.error = message + done
+    record.outcome = Outcome.FAILED
+    return record
