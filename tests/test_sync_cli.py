@@ -106,3 +106,39 @@ def test_a_bad_manifest_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "spaces.toml").write_text('[[spaces]]\nname = "A"\n[[spaces]]\nname = "A"\n')
     result = run("spaces.toml", "work")
     assert result.exit_code == 2 and "declared twice, on line 2 and on line 4" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (KeyboardInterrupt(), 130),
+        (spacekit.AuthenticationError("sync stopped: bad token", provider="neuroio", status=401), 4),
+        (spacekit.ProviderUnavailable("listing the source failed", provider="neuroio", status=503), 5),
+    ],
+)
+def test_stops_map_to_the_migration_exit_codes(
+    error: BaseException, code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr("spacekit._sync._cli.run_sync", stopped)
+    result = run("work", "backup", "--apply", "--journal", "j.db")
+    assert result.exit_code == code
+    assert "run the same command again to resume" in result.stderr
+
+
+def test_the_credentials_refused_exit_4_with_nothing_more_written(tmp_path: Path) -> None:
+    from migrate_helpers import emulator
+
+    neuroio = emulator("neuroio")
+    neuroio.faults.fail(401, 100, method="POST")
+    with neuroio.serve() as url:
+        config = tmp_path / "config.toml"
+        settings = "\n".join(f'{k} = "{v}"' for k, v in neuroio.connect_settings(url).items())
+        config.write_text(
+            config.read_text() + f'[stores.nio]\nprovider = "neuroio"\nretries = 0\n{settings}\n'
+        )
+        store(tmp_path, "work").create("A")
+        result = run("work", "nio", "--apply")
+    assert result.exit_code == 4 and "sync stopped" in result.stderr

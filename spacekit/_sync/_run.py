@@ -52,6 +52,7 @@ from .._migrate._plan import (
 )
 from .._migrate._record import UNRESOLVED, Action, Outcome, Record, State
 from .._migrate._report import Identity, MigrationItem
+from .._migrate._run import _restated
 from .._migrate._stores import StoreLike, identity, opened
 from .._model import Space
 from .._store import SpaceStore
@@ -180,13 +181,7 @@ def _listed(store: SpaceStore, role: str, who: Identity, *, again: bool = False)
         return list(store.list())
     except ProviderError as exc:
         when = "after the writes, so the result could not be checked" if again else "nothing was written"
-        restated = type(exc)(
-            f"listing the {role} ({who}) failed, {when}: {exc.args[0]}",
-            provider=exc.provider,
-            status=exc.status,
-        )
-        restated.__dict__.update({k: v for k, v in vars(exc).items() if k not in ("provider", "status")})
-        raise restated from None
+        raise _restated(exc, f"listing the {role} ({who}) failed, {when}: {exc.args[0]}") from None
 
 
 def _compare(
@@ -267,18 +262,14 @@ def _apply(
 
 def _stopped(error: ProviderError) -> ProviderError:
     if isinstance(error, RateLimited):
-        cause, then = f"the target is rate limiting ({error.args[0]})", "later,"
+        wait = f" and asks to wait {error.retry_after:g} s" if error.retry_after is not None else ""
+        cause, then = f"the target is rate limiting{wait} ({error.args[0]})", "later,"
     elif isinstance(error, AuthenticationError | PermissionDenied):
         cause, then = error.args[0], "fix the credentials or permissions, then"
     else:
         cause, then = error.args[0], "once the provider answers again,"
-    restated = type(error)(
-        f"sync stopped: {cause}. Nothing more was written; {then} run the same command again to resume",
-        provider=error.provider,
-        status=error.status,
-    )
-    restated.__dict__.update({k: v for k, v in vars(error).items() if k not in ("provider", "status")})
-    return restated
+    message = f"sync stopped: {cause}. Nothing more was written; {then} run the same command again to resume"
+    return _restated(error, message)
 
 
 class _Runner:
