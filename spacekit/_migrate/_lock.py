@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -31,11 +32,16 @@ from ._plan import account
 from ._report import Identity
 
 
-def lock_folder() -> str:
-    """Where the lock files live: the runtime folder where there is one, else the cache."""
-    if os.environ.get("XDG_RUNTIME_DIR"):
-        return os.path.join(platformdirs.user_runtime_dir("spacekit"), "migrations")
-    return os.path.join(platformdirs.user_cache_dir("spacekit"), "migrations")
+def lock_folders() -> list[str]:
+    """Where the lock files may live, in order: the runtime folder where there is one,
+    else the cache; the system's temporary folder if neither can be written."""
+    first = (
+        platformdirs.user_runtime_dir("spacekit")
+        if os.environ.get("XDG_RUNTIME_DIR")
+        else platformdirs.user_cache_dir("spacekit")
+    )
+    spare = os.path.join(tempfile.gettempdir(), f"spacekit-{os.getuid()}")
+    return [os.path.join(first, "migrations"), os.path.join(spare, "migrations")]
 
 
 def lock_key(target: SpaceStore) -> str:
@@ -50,13 +56,7 @@ def held(target: SpaceStore, who: Identity, journal: str | None) -> Iterator[Non
     if target.location == ":memory:":  # an in-process store: no other process can reach it
         yield
         return
-    folder = lock_folder()
-    path = os.path.join(folder, f"{lock_key(target)}.lock")
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise ConfigError(f"cannot take the migration lock {path}: {exc.strerror}") from None
+    fd = _open(f"{lock_key(target)}.lock")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -71,6 +71,19 @@ def held(target: SpaceStore, who: Identity, journal: str | None) -> Iterator[Non
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def _open(name: str) -> int:
+    """The lock file's descriptor, in the first folder that can hold it."""
+    failures = []
+    for folder in lock_folders():
+        path = os.path.join(folder, name)
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            failures.append(f"{path}: {exc.strerror}")
+    raise ConfigError(f"cannot take the migration lock ({'; '.join(failures)})")
 
 
 def _holder(fd: int) -> str:

@@ -138,9 +138,7 @@ class _JournalCheck:
             if record is None:
                 if matches(selection, space.name):
                     checked += 1
-                    problems.append(
-                        VerifyItem(space.id, space.name, Problem.MISSING, detail="not in the journal")
-                    )
+                    problems += self._unjournaled(space)
                 continue
             if record.state is State.EXCLUDED:
                 continue
@@ -158,6 +156,17 @@ class _JournalCheck:
                 )
             )
         return checked, problems, gone
+
+    def _unjournaled(self, space: Space) -> list[VerifyItem]:
+        """A selected source space the journal does not know: its counterpart is looked
+        for by name among the target spaces no journaled pair holds."""
+        for name in dict.fromkeys((space.name, self.target.stored_name(space.name))):
+            left = self.by_name.get(name)
+            if left:
+                found = left.pop(0)
+                return _differences(space.id, space.name, found, found.name, space.description, self.fields)
+        detail = "not in the journal, and no target space of that name"
+        return [VerifyItem(space.id, space.name, Problem.MISSING, detail=detail)]
 
     def _unseen(self) -> Iterator[Record]:
         return (r for r in self.records.values() if r.state is not State.EXCLUDED)
