@@ -2,8 +2,9 @@
 
 The emulator runs in a child process, served on loopback and seeded directly
 (``add_space``, no POSTs), so only the client's memory is measured here, with
-tracemalloc around the listing. The listing streams page by page: the peak must
-stay within 30 MB of the 1,000-space peak.
+tracemalloc around the listing. The listing is one request (``/v1/lists/spaces/``)
+whose answer is parsed one space at a time: the peak must stay within 30 MB of the
+1,000-space peak.
 
     .venv/bin/python bench/neuroio_list_memory.py
 """
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from typing import Any
 
 import spacekit
 
@@ -22,9 +24,9 @@ LIMIT_MB = 30.0
 
 def _serve(count: int) -> None:
     """Child process: seed an emulator with ``count`` spaces and serve it until stdin closes."""
-    from spacekit_neuroio._emulator import NeuroIOEmulator
+    from spacekit_neuroio import plugin
 
-    emulator = NeuroIOEmulator()
+    emulator: Any = plugin.emulator()  # the NeuroIO emulator: add_space, token
     for i in range(count - 1):
         emulator.add_space(f"benchmark space {i:06d}")
     with emulator.serve() as base_url:

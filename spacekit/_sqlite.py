@@ -22,9 +22,11 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+
+import attrs
 
 from ._errors import (
     ConfigError,
@@ -61,6 +63,13 @@ CREATE TABLE IF NOT EXISTS spaces (
 )
 """
 _COLUMNS: Final = ("name", "kind", "description", "owner", "admins", "subspaces", "image_url")
+#: every column, in the order ``_SELECT`` reads them (rows are plain tuples)
+_NAMES: Final = ("id", *_COLUMNS, "created_at", "updated_at")
+_SELECT: Final = f"SELECT {', '.join(_NAMES)} FROM spaces"
+_BY_ID: Final = f"{_SELECT} WHERE id = ?"
+_INDEX: Final = {name: index for index, name in enumerate(_NAMES)}
+_ID, _UPDATED_AT = 0, len(_NAMES) - 1
+_KINDS: Final = {kind.value: kind for kind in SpaceKind}
 _FILE: Final = FileKind(
     label="spacekit store",
     application_id=APPLICATION_ID,
@@ -124,19 +133,21 @@ class Database:
 
     def page(self, query: str | None, after: int) -> tuple[list[Space], int | None]:
         """Up to ``PAGE_SIZE`` spaces with ids above ``after``, and the cursor of the next page."""
-        sql = "SELECT * FROM spaces WHERE id > ?"
+        sql = f"{_SELECT} WHERE id > ?"
         params: list[Any] = [after]
         if query:
             sql += " AND spacekit_contains(name, ?)"
             params.append(query.casefold())
-        with self._session() as connection:
-            rows = connection.execute(f"{sql} ORDER BY id LIMIT {PAGE_SIZE}", params).fetchall()
-        spaces = [self._space(row) for row in rows]
-        return spaces, (int(spaces[-1].id) if len(spaces) == PAGE_SIZE else None)
+        rows = self._read(f"{sql} ORDER BY id LIMIT {PAGE_SIZE}", params, every=True)
+        spaces = [self._space(row) for row in rows]  # decoded outside the lock
+        return spaces, (rows[-1][_ID] if len(rows) == PAGE_SIZE else None)
 
     def get(self, space_id: str) -> Space:
-        with self._session() as connection:
-            return self._space(self._row(connection, space_id))
+        row_id = _row_id(space_id)
+        row = None if row_id is None else self._read(_BY_ID, (row_id,), every=False)
+        if row is None:
+            raise self._missing(space_id)
+        return self._space(row)
 
     def insert(self, fields: Mapping[str, Any]) -> Space:
         """Store a new space from ``_COLUMNS`` values; timestamps are set here."""
@@ -148,7 +159,8 @@ class Database:
                 f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?)",
                 [*values, now, now],
             )
-            return self._space(self._row(connection, str(cursor.lastrowid)))
+            row = self._row(connection, str(cursor.lastrowid))
+        return self._space(row)  # decoded outside the lock: other writers go on
 
     def update(self, space_id: str, changes: Mapping[str, Any]) -> Space:
         """Change only the given columns; ``updated_at`` always moves forward."""
@@ -159,12 +171,13 @@ class Database:
         values = [_encode(column, value) for column, value in changes.items()]
         with self._session(write=True) as connection:
             row = self._row(connection, space_id)
-            updated_at = _later(parse_datetime(row["updated_at"]))
+            updated_at = _later(parse_datetime(row[_UPDATED_AT]))
             connection.execute(
                 f"UPDATE spaces SET {assignments}, updated_at = ? WHERE id = ?",
-                [*values, updated_at, row["id"]],
+                [*values, updated_at, row[_ID]],
             )
-            return self._space(self._row(connection, space_id))
+            row = self._row(connection, space_id)
+        return self._space(row)
 
     def add_subspace(self, space_id: str, subspace: Subspace) -> Subspace:
         """Add a subspace to a space, in one transaction; ``Conflict`` if its name is taken
@@ -185,7 +198,7 @@ class Database:
     def delete(self, space_id: str) -> None:
         with self._session(write=True) as connection:
             row = self._row(connection, space_id)
-            connection.execute("DELETE FROM spaces WHERE id = ?", [row["id"]])
+            connection.execute("DELETE FROM spaces WHERE id = ?", [row[_ID]])
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -194,9 +207,7 @@ class Database:
         """The connection, under the lock, with errors translated; a transaction if ``write``."""
         with self._lock, _translated(self.location, self.provider):
             if self._closed:
-                raise ProviderError(
-                    f"the {self.provider} store {self.location} is closed", provider=self.provider
-                )
+                raise self._closed_error()
             if not write:
                 yield self._connection
                 return
@@ -209,36 +220,175 @@ class Database:
                     self._connection.execute("ROLLBACK")
                 raise
 
-    def _row(self, connection: sqlite3.Connection, space_id: str) -> sqlite3.Row:
+    def _read(self, sql: str, params: Sequence[Any], *, every: bool) -> Any:
+        """One query's rows (``every``) or first row, under the lock; no transaction.
+
+        The read path of ``get`` and ``list``: the same guarantees as ``_session``
+        without its context managers, which cost more than the query itself."""
+        with self._lock:
+            if self._closed:
+                raise self._closed_error()
+            try:
+                cursor = self._connection.execute(sql, params)
+                return cursor.fetchall() if every else cursor.fetchone()
+            except sqlite3.Error as exc:
+                raise _error(exc, self.location, self.provider) from exc
+            except UnicodeEncodeError as exc:
+                raise _unencodable(exc) from exc
+
+    def _row(self, connection: sqlite3.Connection, space_id: str) -> tuple[Any, ...]:
         row_id = _row_id(space_id)
         row = None
         if row_id is not None:
-            row = connection.execute("SELECT * FROM spaces WHERE id = ?", [row_id]).fetchone()
+            row = connection.execute(_BY_ID, (row_id,)).fetchone()
         if row is None:
-            raise NotFound(f"no space with id {space_id!r} in {self.location}", provider=self.provider)
+            raise self._missing(space_id)
         return row  # type: ignore[no-any-return]
 
-    def _space(self, row: sqlite3.Row) -> Space:
-        data = dict(row)
+    def _missing(self, space_id: str) -> NotFound:
+        return NotFound(f"no space with id {space_id!r} in {self.location}", provider=self.provider)
+
+    def _closed_error(self) -> ProviderError:
+        return ProviderError(f"the {self.provider} store {self.location} is closed", provider=self.provider)
+
+    def _space(self, row: tuple[Any, ...]) -> Space:
+        """A row as a ``Space``, each column decoded once.
+
+        Timestamps are written here in ISO 8601 with their offset, so
+        ``fromisoformat`` reads them directly; the lists are JSON, most often
+        ``[]``. The values are then already in the form ``Space``'s converters
+        give (tuples, aware UTC datetimes, a read-only ``raw``), and the ``Space``
+        is assembled without running them again: for a listing, ``Space.__init__``
+        would cost more than reading the row. (Should ``Space`` gain a field, or a
+        timestamp lack its offset, the constructor is used.)
+        """
+        row_id, name, kind, description, owner, admins, subspaces, image_url, created, updated = row
         try:
+            created_at = _fromiso(created)
+            updated_at = created_at if updated == created else _fromiso(updated)
+            kind = _KINDS[kind]
+            admins = () if admins == "[]" else _decoded(admins, _principal)
+            subspaces = () if subspaces == "[]" else _decoded(subspaces, Subspace.from_dict)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ProtocolError(
+                f"space {row_id} in {self.location} cannot be read: {exc!r}", provider=self.provider
+            ) from exc
+        if not (_ASSEMBLE and created_at.tzinfo is UTC and updated_at.tzinfo is UTC):
             return Space(
                 provider=self.provider,
-                id=str(data["id"]),
-                name=data["name"],
-                kind=SpaceKind(data["kind"]),
-                description=data["description"],
-                owner=data["owner"],
-                admins=tuple(Principal(**item) for item in json.loads(data["admins"])),
-                subspaces=tuple(Subspace.from_dict(item) for item in json.loads(data["subspaces"])),
-                image_url=data["image_url"],
-                created_at=parse_datetime(data["created_at"]),
-                updated_at=parse_datetime(data["updated_at"]),
-                raw=data,
+                id=str(row_id),
+                name=name,
+                kind=kind,
+                description=description,
+                owner=owner,
+                admins=admins,
+                subspaces=subspaces,
+                image_url=image_url,
+                created_at=created_at,
+                updated_at=updated_at,
+                raw=dict(zip(_NAMES, row, strict=True)),
             )
-        except (ValueError, TypeError) as exc:
-            raise ProtocolError(
-                f"space {data['id']} in {self.location} cannot be read: {exc}", provider=self.provider
-            ) from exc
+        space: Space = _new(Space)
+        _provider(space, self.provider)
+        _id(space, str(row_id))
+        _name(space, name)
+        _kind(space, kind)
+        _description(space, description)
+        _owner(space, owner)
+        _admins(space, admins)
+        _subspaces(space, subspaces)
+        _image_url(space, image_url)
+        _is_admin(space, None)  # the local store has no one to ask
+        _created_at(space, created_at)
+        _updated_at(space, updated_at)
+        _raw(space, RowMapping(row))
+        return space
+
+
+_ASSEMBLED: Final = (
+    "provider",
+    "id",
+    "name",
+    "kind",
+    "description",
+    "owner",
+    "admins",
+    "subspaces",
+    "image_url",
+    "is_admin",
+    "created_at",
+    "updated_at",
+    "raw",
+)
+
+
+def _slot_setters() -> tuple[Callable[[Space, Any], None], ...] | None:
+    """The setters of ``Space``'s slots, in ``_ASSEMBLED`` order; None if its fields differ."""
+    if tuple(field.name for field in attrs.fields(Space)) != _ASSEMBLED:
+        return None
+    try:
+        return tuple(Space.__dict__[name].__set__ for name in _ASSEMBLED)
+    except (KeyError, AttributeError):  # not a slotted class
+        return None
+
+
+def _never(space: Space, value: Any) -> None:
+    raise AssertionError("Space is built by its constructor when its slots cannot be set")
+
+
+_new, _fromiso = object.__new__, datetime.fromisoformat
+_SETTERS = _slot_setters()
+#: whether ``Database._space`` may assemble a ``Space`` by setting its slots
+_ASSEMBLE: Final = _SETTERS is not None
+(
+    _provider,
+    _id,
+    _name,
+    _kind,
+    _description,
+    _owner,
+    _admins,
+    _subspaces,
+    _image_url,
+    _is_admin,
+    _created_at,
+    _updated_at,
+    _raw,
+) = _SETTERS or (_never,) * len(_ASSEMBLED)
+
+
+class RowMapping(Mapping[str, Any]):
+    """A row of ``spaces`` as a read-only mapping of column names to values: the
+    local store's ``Space.raw``, made without copying the row into a dict."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        self._row = row
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._row[_INDEX[key]]
+        except (KeyError, TypeError):
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_NAMES)
+
+    def __len__(self) -> int:
+        return len(_NAMES)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+def _decoded(text: str, make: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """A JSON list of objects as a tuple of what ``make`` makes of each."""
+    return tuple(make(item) for item in json.loads(text))
+
+
+def _principal(item: Any) -> Principal:
+    return Principal(**item)
 
 
 @contextlib.contextmanager
@@ -249,7 +399,11 @@ def _translated(location: str, provider: str) -> Iterator[None]:
     except sqlite3.Error as exc:
         raise _error(exc, location, provider) from exc
     except UnicodeEncodeError as exc:
-        raise ValidationError(f"text must be valid Unicode (no lone surrogates): {exc.reason}") from exc
+        raise _unencodable(exc) from exc
+
+
+def _unencodable(exc: UnicodeEncodeError) -> ValidationError:
+    return ValidationError(f"text must be valid Unicode (no lone surrogates): {exc.reason}")
 
 
 def _error(exc: sqlite3.Error, location: str, provider: str) -> SpacekitError:
@@ -280,7 +434,6 @@ def _make_parent(path: str, provider: str) -> None:
 
 def _prepare(connection: sqlite3.Connection, location: str) -> None:
     """Settings of this connection, then the schema, created on first use."""
-    connection.row_factory = sqlite3.Row
     connection.create_function("spacekit_contains", 2, _contains, deterministic=True)
     use_wal(connection, BUSY_TIMEOUT)
     claim(connection, location, _FILE)

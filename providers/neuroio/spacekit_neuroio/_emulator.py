@@ -14,7 +14,10 @@ Where the documentation is silent the emulator makes a choice and says so here:
 pages are ``{"count", "next", "previous", "results"}`` with absolute URLs, 20
 spaces by default and at most 100 (a larger ``limit`` is cut to 100, as Django
 REST framework does; a non-numeric or non-positive ``limit`` or a negative
-``offset`` is 400); ``q`` keeps names containing it, ignoring case; the
+``offset`` is 400); ``q`` keeps names containing it, ignoring case; the full list
+``/v1/lists/spaces/`` is a bare array of every space and refuses any query
+parameter with 400 (it is neither paginated nor filtered, and an adapter that
+thinks otherwise would miss spaces without noticing); the
 ``default`` space (id 1) cannot be deleted (400), since the service promises it
 always exists.
 """
@@ -73,6 +76,9 @@ class NeuroIOEmulator(Emulator):
     router = Router()
     #: the largest page served; a larger ``limit`` is cut to it (tests lower it)
     max_limit = MAX_LIMIT
+    #: whether ``GET /v1/lists/spaces/`` is served; False answers it 404, as a
+    #: deployment without it would (tests turn it off to exercise paging)
+    serves_full_list = True
 
     def __init__(self, token: str | None = None) -> None:
         super().__init__()
@@ -120,6 +126,10 @@ class NeuroIOEmulator(Emulator):
             "results": page,
         }
 
+    def full_list_body(self, request: httpx.Request, spaces: list[dict[str, Any]]) -> Any:
+        """The JSON of the full list (a bare array); tests override it to try envelopes."""
+        return spaces
+
     # -- spaces -------------------------------------------------------------------------
 
     @router.route("GET", r"/v1/spaces/")
@@ -142,7 +152,20 @@ class NeuroIOEmulator(Emulator):
 
     @router.route("GET", r"/v1/lists/spaces/")
     def _full_list(self, request: httpx.Request) -> httpx.Response:
-        return json_response(200, [dict(s) for s in self.spaces.values()])
+        if not self.serves_full_list:
+            raise Refused(404, "Not found.", NOT_FOUND)
+        unknown = sorted(request.url.params.keys())
+        if unknown:  # an adapter that pages or filters here would miss spaces silently
+            raise Refused(
+                400,
+                "Validation error.",
+                VALIDATION,
+                [
+                    (key, "Unknown parameter: this list is neither paginated nor filtered.", UNKNOWN)
+                    for key in unknown
+                ],
+            )
+        return json_response(200, self.full_list_body(request, [dict(s) for s in self.spaces.values()]))
 
     @router.route("POST", r"/v1/spaces/")
     def _create(self, request: httpx.Request) -> httpx.Response:

@@ -11,6 +11,12 @@ results are narrowed to names containing the query (ignoring case), an update
 refused with 405 is sent again as PUT (as the JS SDK does), and an empty update
 answer is read back.
 
+Listing without a query is one request, ``GET /v1/lists/spaces/`` (every space,
+unpaginated), read one space at a time so that memory does not grow with the
+account; where that list is refused (404, 405, 403...) or unreadable before its
+first space, the store lists by pages from then on. Listing with a query pages
+through ``GET /v1/spaces/?q=``, 100 at a time.
+
 NeuroIO spaces have an id and a name, nothing else (``writable_fields`` says so).
 A description given to ``create`` or ``update`` is treated alike: left out of the
 request, with a ``spacekit.FieldDroppedWarning`` from the store saying so (as for
@@ -25,7 +31,7 @@ any other call of the API with the store's token.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -51,6 +57,8 @@ from spacekit.plugin import (
     quote_id,
 )
 
+from ._wire import FullList
+
 log = logging.getLogger("spacekit.neuroio")
 
 PAGE_SIZE = 100
@@ -58,6 +66,9 @@ PAGE_SIZE = 100
 actually came back, so a server that caps pages lower is still read in full."""
 
 SPACES = "/v1/spaces/"
+FULL_LIST = "/v1/lists/spaces/"
+#: statuses that say the full list is not served here: pages are asked for instead
+REFUSALS = frozenset({400, 403, 404, 405, 406, 410, 413, 414, 422, 501})
 WHOAMI = "/v1/whoami/"
 
 
@@ -83,6 +94,11 @@ class NeuroIOProvider(Provider):
     }
     writable_fields = frozenset({"name"})
 
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        super().__init__(settings)
+        #: set once the full list was refused: this store then lists by pages only
+        self._pages_only = False
+
     def headers(self) -> Mapping[str, str]:
         return {"Authorization": f"Token {self.config['token']}"}
 
@@ -102,8 +118,45 @@ class NeuroIOProvider(Provider):
     # -- operations -------------------------------------------------------------------
 
     def list(self, query: str | None, options: Mapping[str, Any]) -> ListOperation:
-        offset = 0  # repeated ids and pages going round are the engine's business (not ours)
         needle = query.casefold() if query else None
+        offset: int | None = 0
+        if not query and not self._pages_only:
+            offset = yield from self._full_list()
+        if offset is not None:
+            yield from self._pages(query, needle, offset)
+
+    def _full_list(self) -> Generator[Request | Space, Response | None, int | None]:
+        """Every space from ``GET /v1/lists/spaces/``, read one at a time; returns None
+        when that was all, else the offset the paged listing goes on from (0 when the
+        full list is refused, and this store then asks for pages only)."""
+        try:
+            response = yield Request("GET", FULL_LIST)
+        except SpacekitError as exc:
+            status = getattr(exc, "status", None)
+            if not isinstance(exc, ProtocolError) and status not in REFUSALS:
+                raise  # a bad token, an outage, a rate limit: pages would fare no better
+            log.info("GET %s refused (%s); listing page by page", FULL_LIST, status or type(exc).__name__)
+            self._pages_only = True
+            return 0
+        assert response is not None  # the engine answers every request it is given
+        listing = FullList(response)
+        given = 0
+        try:
+            for item in listing.items():
+                given += 1
+                yield self._parse(response, item)
+        except ProtocolError:
+            if given:
+                raise
+            log.info("GET %s answered no list; listing page by page", FULL_LIST)
+            self._pages_only = True
+            return 0
+        if listing.complete(given):
+            return None
+        # A first page after all (an envelope with a next page): the rest by pages.
+        return given
+
+    def _pages(self, query: str | None, needle: str | None, offset: int) -> ListOperation:
         while True:
             params = {"limit": str(PAGE_SIZE), "offset": str(offset)}
             if query:

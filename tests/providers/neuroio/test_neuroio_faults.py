@@ -185,7 +185,8 @@ def test_unreadable_bodies_are_protocol_errors(
 def test_unreadable_pages_are_protocol_errors(
     nio: spacekit.SpaceStore, emulator: NeuroIOEmulator, body: bytes
 ) -> None:
-    emulator.faults.fail(200, body=body, method="GET")
+    emulator.serves_full_list = False  # (an unreadable full list falls back to pages)
+    emulator.faults.fail(200, body=body, method="GET", path="^/v1/spaces/$")
     with pytest.raises(spacekit.ProtocolError):
         list(nio.list())
 

@@ -83,11 +83,22 @@ def test_list_reads_every_page_and_advances_by_what_came_back(
     nio: spacekit.SpaceStore, emulator: NeuroIOEmulator
 ) -> None:
     emulator.max_limit = 7  # a server that serves smaller pages than asked
+    emulator.serves_full_list = False  # a deployment without /v1/lists/spaces/: pages
     for i in range(29):
         emulator.add_space(f"space {i}")
     assert [s.id for s in nio.list()] == [str(i) for i in range(1, 31)]
-    offsets = [r.params["offset"] for r in emulator.requests]
-    assert offsets == ["0", "7", "14", "21", "28"]
+    refused, *pages = emulator.requests
+    assert refused.path == "/v1/lists/spaces/"
+    assert [r.params["offset"] for r in pages] == ["0", "7", "14", "21", "28"]
+
+
+def test_list_without_a_query_is_one_request_for_every_space(
+    nio: spacekit.SpaceStore, emulator: NeuroIOEmulator
+) -> None:
+    for i in range(249):
+        emulator.add_space(f"space {i}")
+    assert [s.id for s in nio.list()] == [str(i) for i in range(1, 251)]
+    assert [(r.path, r.query) for r in emulator.requests] == [("/v1/lists/spaces/", "")]
 
 
 def test_list_query_is_sent_as_q(nio: spacekit.SpaceStore, emulator: NeuroIOEmulator) -> None:

@@ -40,7 +40,8 @@ def _provoke_every_error(store: spacekit.SpaceStore, emulator: NeuroIOEmulator) 
         (lambda: emulator.faults.fail(500, times=3, body=echoing), lambda: store.get("1")),  # 1 + 2 retries
         (lambda: emulator.faults.fail(200, body=echoing), lambda: store.get("1")),
         (lambda: emulator.faults.drop(method="POST"), lambda: store.create("dropped")),
-        (lambda: emulator.faults.malformed(body=echoing.encode()[:30]), lambda: list(store.list())),
+        # the full list and then the first page (the fallback) both unreadable
+        (lambda: emulator.faults.malformed(2, body=echoing.encode()[:30]), lambda: list(store.list())),
         (lambda: emulator.faults.throttle(times=1, retry_after=600), lambda: store.get("1")),
         (lambda: None, lambda: store.get("405")),  # a wait past the deadline does not stall the store
     ]

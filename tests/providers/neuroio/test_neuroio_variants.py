@@ -22,6 +22,7 @@ from spacekit.testing import EmulatorContract
 
 FAST = {"backoff": 0.01, "retries": 2, "deadline": 5.0}
 LIST = "/v1/spaces/"
+FULL_LIST = "/v1/lists/spaces/"
 
 
 def _rewrite(
@@ -300,7 +301,17 @@ def test_the_whole_list_is_read_once(store: spacekit.SpaceStore, variant: NeuroI
     listed = list(store.list())
     assert [s.name for s in listed] == [s["name"] for s in variant.spaces.values()]
     assert len({s.id for s in listed}) == len(listed) == 46
-    assert all(r.path == LIST for r in variant.requests)  # never where a `next` link pointed
+    assert [r.path for r in variant.requests] == [FULL_LIST]
+
+
+def test_the_whole_list_is_read_once_by_pages(store: spacekit.SpaceStore, variant: NeuroIOEmulator) -> None:
+    variant.serves_full_list = False
+    listed = list(store.list())
+    assert [s.name for s in listed] == [s["name"] for s in variant.spaces.values()]
+    assert len({s.id for s in listed}) == len(listed) == 46
+    refused, *pages = variant.requests
+    assert refused.path == FULL_LIST
+    assert pages and all(r.path == LIST for r in pages)  # never where a `next` link pointed
 
 
 async def test_async_list_and_crud(astore: spacekit.AsyncSpaceStore, variant: NeuroIOEmulator) -> None:
