@@ -166,6 +166,7 @@ def test_a_read_timeout_on_a_create_is_reconciled(source, tmp_path: Path):
 def paged_source(count: int) -> Emulator:
     neuroio = emulator("neuroio")
     neuroio.max_limit = 3  # type: ignore[attr-defined]
+    neuroio.serves_full_list = False  # type: ignore[attr-defined]
     for i in range(count):
         neuroio.add_space(f"space-{i:02d}")  # type: ignore[attr-defined]
     return neuroio
@@ -739,6 +740,7 @@ def test_2_a_space_deleted_while_the_source_is_listed_skips_nothing(
 def test_2_spaces_created_in_the_source_during_the_run_are_migrated_in_the_same_run(tmp_path: Path):
     neuroio = shifting_source(30)
     neuroio.max_limit = 10  # type: ignore[attr-defined]
+    neuroio.serves_full_list = False  # type: ignore[attr-defined]
 
     def add_some(space: Space) -> Space:
         if space.name in ("sp-005", "sp-025"):
@@ -790,6 +792,7 @@ class Cycling:
 def test_3_a_source_whose_pages_cycle_stops_the_run_and_duplicates_nothing(tmp_path: Path, period: int):
     neuroio = shifting_source(40)
     neuroio.max_limit = 5  # type: ignore[attr-defined]
+    neuroio.serves_full_list = False  # type: ignore[attr-defined]
     Cycling(neuroio, period)
     target = spacekit.connect("local", path=str(tmp_path / "t.db"))
     with pytest.raises(spacekit.ProtocolError, match=r"listing the source .* failed .* go round"):
@@ -802,6 +805,7 @@ def test_3_a_source_whose_pages_cycle_stops_the_run_and_duplicates_nothing(tmp_p
 def test_3_a_target_whose_pages_cycle_writes_nothing(tmp_path: Path):
     neuroio = shifting_source(40)
     neuroio.max_limit = 5  # type: ignore[attr-defined]
+    neuroio.serves_full_list = False  # type: ignore[attr-defined]
     Cycling(neuroio, 2)
     source = spacekit.connect("memory")
     source.create("alpha")
@@ -817,6 +821,7 @@ def test_3_the_cli_exits_non_zero_on_a_cycling_source(tmp_path: Path, monkeypatc
 
     neuroio = shifting_source(12)
     neuroio.max_limit = 5  # type: ignore[attr-defined]
+    neuroio.serves_full_list = False  # type: ignore[attr-defined]
     Cycling(neuroio, 2)
     with neuroio.serve() as url:
         config = tmp_path / "config.toml"
