@@ -545,6 +545,7 @@ def case_shift(seed: int, rng: random.Random, folder: str) -> Outcome:
     assert source.emulator is not None
     emu: Any = source.emulator
     emu.max_limit = rng.randint(3, 10)
+    emu.serves_full_list = False  # the listing pages (the full list is one answer)
     selected = seed_source(source, rng, seed)
     before = target.names()
     journal = os.path.join(folder, "journal.db")
@@ -596,6 +597,7 @@ def case_cycle(seed: int, rng: random.Random, folder: str) -> Outcome:
     assert source.emulator is not None
     emu: Any = source.emulator
     emu.max_limit = rng.randint(2, 5)
+    emu.serves_full_list = False  # the listing pages (the full list is one answer)
     selected = seed_source(source, rng, seed)
     before = target.names()
     journal = os.path.join(folder, "journal.db")
