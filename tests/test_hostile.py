@@ -11,13 +11,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from hostile import drip_body, drip_headers, fixed, huge, serving, stall_after
 from toy import TOKEN, ToyEmulator, plugin
 
 import spacekit
+from spacekit._cli import main
 
 TIMEOUT, DEADLINE = 0.5, 1.5
 SLACK = 1.5  # scheduling noise on a loaded machine; far below what an unbounded read would take
@@ -203,3 +206,80 @@ def test_limits_hold_under_asyncio_gather() -> None:
     results = asyncio.run(main())
     assert all(isinstance(r, spacekit.ProviderUnavailable) for r in results)
     assert time.monotonic() - started < TIMEOUT + SLACK
+
+
+# -- the command line: a documented exit code, no traceback, no secret -----------------
+
+CLI_TOKEN = "cli-secret-token-0123456789"
+
+
+@pytest.fixture
+def cli_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    def write(text: str) -> None:
+        path = tmp_path / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o600)
+        monkeypatch.setenv("SPACEKIT_CONFIG", str(path))
+
+    monkeypatch.setenv("CLI_TOKEN", CLI_TOKEN)
+    return write
+
+
+def _cli(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def _assert_clean(result: Result, code: int) -> None:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output and CLI_TOKEN not in result.output
+
+
+def _remote(url: str, extra: str = "") -> str:
+    return (
+        f'[stores.s]\nprovider = "neuroio"\ntoken = "env:CLI_TOKEN"\nbase_url = "{url}"\nretries = 0\n{extra}'
+    )
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b"9" * 5000, b"\xff\xfe", b'{"id": 1}'])
+def test_the_cli_exits_5_on_an_answer_it_cannot_read(cli_config: Callable[[str], None], body: bytes) -> None:
+    with serving(fixed(200, body)) as url:
+        cli_config(_remote(url))
+        _assert_clean(_cli("spaces", "get", "1", "--store", "s"), 5)
+
+
+def test_the_cli_exits_5_in_time_on_a_drip(cli_config: Callable[[str], None]) -> None:
+    with serving(drip_body(BODY, 0.2)) as url:
+        cli_config(_remote(url, "timeout = 0.5\ndeadline = 1.5\n"))
+        started = time.monotonic()
+        _assert_clean(_cli("spaces", "get", "1", "--store", "s"), 5)
+    assert time.monotonic() - started < DEADLINE + SLACK
+
+
+@pytest.mark.parametrize(
+    "store",
+    [
+        '[stores.s]\nprovider = "local"\npath = "/dev/null"\n',
+        '[stores.s]\nprovider = "neuroio"\ntoken = "file:/dev/zero"\n',
+        '[stores.s]\nprovider = "neuroio"\ntoken = "env:CLI_TOKEN"\ntimeout = -1\n',
+        '[stores.s]\nprovider = "neuroio"\ntoken = "env:CLI_TOKEN"\ntimeout = nan\n',
+        '[stores.s]\nprovider = "neuroio"\ntoken = "env:CLI_TOKEN"\nbackoff = -1\n',
+        '[stores.s]\nprovider = "neuroio"\ntoken = "tökén€1234"\n',
+        '[stores.s]\nprovider = "neuroio"\ntoken = "env:CLI_TOKEN"\nbase_url = "ftp://bob:hunter2pass@h"\n',
+    ],
+    ids=[
+        "dev-null-path",
+        "dev-zero-token",
+        "negative-timeout",
+        "nan-timeout",
+        "negative-backoff",
+        "non-ascii-token",
+        "url-with-password",
+    ],
+)
+def test_the_cli_exits_2_on_a_bad_setting_without_showing_a_secret(
+    cli_config: Callable[[str], None], store: str
+) -> None:
+    cli_config(store)
+    result = _cli("spaces", "list", "--store", "s")
+    _assert_clean(result, 2)
+    assert "tökén" not in result.output and "hunter2pass" not in result.output
