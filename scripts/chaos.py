@@ -326,7 +326,12 @@ def _unresolved(journal: str) -> int:
     if not os.path.exists(journal):
         return 0
     with contextlib.closing(sqlite3.connect(journal)) as db:
-        return int(db.execute("SELECT count(*) FROM items WHERE state IN ('sent', 'unknown')").fetchone()[0])
+        try:
+            return int(
+                db.execute("SELECT count(*) FROM items WHERE state IN ('sent', 'unknown')").fetchone()[0]
+            )
+        except sqlite3.OperationalError:  # killed before the journal had its tables
+            return 0
 
 
 # -- adversarial schedules: the five ways a migration could lie --------------------------
@@ -962,7 +967,10 @@ def _written_since(journal: str, started: float) -> int:
     """Journal rows the killed child wrote (the rows' times are UTC ISO 8601)."""
     since = datetime.fromtimestamp(started, UTC).isoformat()
     with contextlib.closing(sqlite3.connect(journal)) as db:
-        return int(db.execute("SELECT count(*) FROM items WHERE updated_at >= ?", [since]).fetchone()[0])
+        try:
+            return int(db.execute("SELECT count(*) FROM items WHERE updated_at >= ?", [since]).fetchone()[0])
+        except sqlite3.OperationalError:  # killed before the journal had its tables
+            return 0
 
 
 def sync_child(spec_path: str) -> None:

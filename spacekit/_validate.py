@@ -140,12 +140,13 @@ def check_base_url(url: object, *, setting: str = "base_url", allow_insecure_htt
     return url.rstrip("/")
 
 
-_CREDENTIAL = re.compile(r"(?:[A-Za-z]+ )?[\x21-\x7e]+")
+#: printable ASCII without whitespace; only the schemes our providers use may stand in front
+_CREDENTIAL = re.compile(r"(?:(?i:bearer|token) )?[\x21-\x7e]+")
 
 
 def check_credential(value: object, *, setting: str) -> str:
     """A credential as an HTTP header carries it: printable ASCII without whitespace
-    (an auth scheme in front, such as ``Bearer ``, is allowed). Never shows the value."""
+    (``Bearer `` or ``Token `` in front, as pasted from a header, is allowed). Never shows the value."""
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{setting} must be a non-empty string (its value is not shown)")
     if not _CREDENTIAL.fullmatch(value):

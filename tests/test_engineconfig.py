@@ -83,8 +83,16 @@ def test_a_credential_an_http_header_cannot_carry_is_refused_without_showing_it(
     assert token not in message and "sekrit" not in message and "tökén" not in message
 
 
-def test_a_scheme_in_front_of_a_credential_is_allowed() -> None:
-    plugin.check_settings({"token": f"Bearer {TOKEN}"})
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "Token"])
+def test_a_scheme_in_front_of_a_credential_is_allowed(scheme: str) -> None:
+    plugin.check_settings({"token": f"{scheme} {TOKEN}"})
+
+
+@pytest.mark.parametrize("token", [f"abc {TOKEN}", f"Bearer  {TOKEN}", f"Bearer {TOKEN} x", "Bearer "])
+def test_any_other_whitespace_in_a_credential_is_refused(token: str) -> None:
+    with pytest.raises(spacekit.ConfigError) as caught:
+        plugin.check_settings({"token": token})
+    assert TOKEN not in str(caught.value)
 
 
 def test_a_url_with_user_info_is_shown_without_it() -> None:
