@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import spacekit
@@ -161,3 +161,32 @@ def answer_everything_with(emulator: Any, status: int, body: bytes) -> None:
     """Make the emulator answer every request (token exchanges too) with ``status`` and ``body``."""
     emulator.faults.clear()
     emulator.faults.fail(status, body=body, times=10_000)
+
+
+def operation_tests(
+    make_emulator: Callable[[], Any], answers: st.SearchStrategy[bytes]
+) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The two whole-operation fuzz tests (sync and async) of a plugin, against a fresh
+    emulator per example answering ``answers`` with any status."""
+
+    @fuzz_settings
+    @given(status=statuses, body=answers, operation=st.sampled_from(OPERATIONS))
+    def sync_test(status: int, body: bytes, operation: str) -> None:
+        emulator = make_emulator()
+        answer_everything_with(emulator, status, body)
+        with emulator.connect(retries=0) as store:
+            result_or_spacekit_error(lambda: run_operation(store, operation))
+
+    @fuzz_settings
+    @given(status=statuses, body=answers, operation=st.sampled_from(OPERATIONS))
+    def async_test(status: int, body: bytes, operation: str) -> None:
+        emulator = make_emulator()
+        answer_everything_with(emulator, status, body)
+
+        async def run() -> object:
+            async with emulator.connect_async(retries=0) as store:
+                return await run_async_operation(store, operation)
+
+        async_result_or_spacekit_error(run)
+
+    return sync_test, async_test

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
 from fuzzing import (
-    OPERATIONS,
-    answer_everything_with,
-    async_result_or_spacekit_error,
     bodies,
     fuzz_settings,
     json_values,
+    operation_tests,
     response,
     result_or,
     result_or_spacekit_error,
-    run_async_operation,
-    run_operation,
     shaped,
-    statuses,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -73,30 +67,8 @@ def test_an_error_answer_is_always_read_into_a_spacekit_error(body: bytes, statu
     assert message is None or isinstance(message, str)
 
 
-@pytest.fixture
-def emulator() -> InstabaseEmulator:
-    return InstabaseEmulator()
-
-
-@fuzz_settings
-@given(status=statuses, body=answers, operation=st.sampled_from(OPERATIONS))
-def test_every_operation_gives_a_result_or_a_spacekit_error(
-    emulator: InstabaseEmulator, status: int, body: bytes, operation: str
-) -> None:
-    answer_everything_with(emulator, status, body)
-    with emulator.connect(retries=0) as store:
-        result_or_spacekit_error(lambda: run_operation(store, operation))
-
-
-@fuzz_settings
-@given(status=statuses, body=answers, operation=st.sampled_from(OPERATIONS))
-def test_every_async_operation_gives_a_result_or_a_spacekit_error(
-    emulator: InstabaseEmulator, status: int, body: bytes, operation: str
-) -> None:
-    answer_everything_with(emulator, status, body)
-
-    async def run() -> object:
-        async with emulator.connect_async(retries=0) as store:
-            return await run_async_operation(store, operation)
-
-    async_result_or_spacekit_error(run)
+# whole operations against a fresh emulator answering anything, sync and async
+(
+    test_every_operation_gives_a_result_or_a_spacekit_error,
+    test_every_async_operation_gives_a_result_or_a_spacekit_error,
+) = operation_tests(InstabaseEmulator, answers)
