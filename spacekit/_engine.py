@@ -82,6 +82,9 @@ class _Policy:
         self.config = config or EngineConfig.from_settings(provider.config)
         self.limiter = RateLimiter(self.config.rate_limit, max_hold=self.config.deadline)
         self.auth_generation = 0
+        #: what every request is built on; set from the engine's client (``adopt``)
+        self.base_url = httpx.URL(provider.base_url)
+        self.headers = httpx.Headers({"User-Agent": USER_AGENT})
 
     def client_options(self) -> dict[str, Any]:
         return dict(
@@ -91,6 +94,10 @@ class _Policy:
             follow_redirects=False,  # credentials never follow a redirect
             limits=POOL,
         )
+
+    def adopt(self, client: httpx.Client | httpx.AsyncClient) -> None:
+        """Build requests against this client's base URL and default headers."""
+        self.base_url, self.headers = client.base_url, client.headers
 
     def deadline_at(self) -> float:
         """When a call starting now must end."""
@@ -107,16 +114,17 @@ class _Policy:
             )
         return window
 
-    def build(
-        self, client: httpx.Client | httpx.AsyncClient, request: Request, window: Window
-    ) -> httpx.Request:
-        headers = dict(request.headers)
+    def build(self, request: Request, window: Window) -> httpx.Request:
+        """The request as httpx sends it: the engine's base URL and headers, the
+        credentials' headers, the body as JSON, the attempt's timeouts."""
+        headers = self.headers.copy()
+        headers.update(request.headers)
         if request.authenticated:
             headers.update(self.provider.headers())
         try:
-            return client.build_request(
+            return httpx.Request(
                 request.method,
-                request.path,
+                self.url(request.path),
                 params=dict(request.params) or None,
                 json=request.json,
                 headers=headers,
@@ -128,6 +136,14 @@ class _Policy:
             raise ProtocolError(
                 f"cannot build request: {type(exc).__name__}", provider=self.provider.name
             ) from None
+
+    def url(self, path: str) -> httpx.URL:
+        """A plugin's path under the provider's base URL (an absolute URL as it is),
+        merged as httpx merges it with a client's ``base_url``."""
+        url = httpx.URL(path)
+        if not url.is_relative_url:
+            return url
+        return self.base_url.copy_with(raw_path=self.base_url.raw_path + url.raw_path.lstrip(b"/"))
 
     def body(self, request: Request, window: Window) -> Body:
         what = f"{request.method} {_path(request)}"
@@ -295,6 +311,8 @@ class SyncEngine:
         self.provider = provider
         transport = self.policy.config.transport or network_transport(limits=POOL)
         self._client = httpx.Client(transport=transport, **self.policy.client_options())  # type: ignore[arg-type]
+        self._transport: httpx.BaseTransport = transport  # type: ignore[assignment]
+        self.policy.adopt(self._client)
         self._auth_lock = threading.Lock()
 
     def close(self) -> None:
@@ -358,8 +376,15 @@ class SyncEngine:
 
     def _send_with_retries(self, request: Request, deadline_at: float) -> Response:
         try:
+            return self._attempt(request, deadline_at)  # most calls end here: no retry loop built
+        except _Retryable as exc:
+            first: _Retryable | None = exc
+        try:
             for attempt in self.policy.retrying(request, tenacity.Retrying, deadline_at):
                 with attempt:
+                    if first is not None:  # the first attempt's failure, as tenacity's first
+                        failed, first = first, None
+                        raise failed
                     return self._attempt(request, deadline_at)
         except _Retryable as exc:
             raise exc.error from None
@@ -368,12 +393,16 @@ class SyncEngine:
     def _attempt(self, request: Request, deadline_at: float) -> Response:
         ticket = self.policy.limiter.acquire()
         window = self.policy.window(request, deadline_at)
-        built = self.policy.build(self._client, request, window)
+        built = self.policy.build(request, window)
         body = self.policy.body(request, window)
         started = time.perf_counter()
         bounded = window.applied()
         try:
-            raw = self._client.send(built, stream=True)
+            # Straight to the transport: the client would add only cookies (never
+            # kept), redirects (never followed) and auth flows (none), at a cost
+            # comparable to the exchange's own.
+            raw = self._transport.handle_request(built)
+            raw.request = built
             try:
                 body.start(raw.headers, raw.status_code)
                 content = body.read(raw.iter_bytes(), raw.status_code)
@@ -426,6 +455,7 @@ class AsyncEngine:
             transport=self.policy.config.transport,  # type: ignore[arg-type]
             **self.policy.client_options(),
         )
+        self.policy.adopt(self._client)
         self._auth_lock: asyncio.Lock | None = None
 
     async def close(self) -> None:
@@ -487,8 +517,15 @@ class AsyncEngine:
 
     async def _send_with_retries(self, request: Request, deadline_at: float) -> Response:
         try:
+            return await self._attempt(request, deadline_at)
+        except _Retryable as exc:
+            first: _Retryable | None = exc
+        try:
             async for attempt in self.policy.retrying(request, tenacity.AsyncRetrying, deadline_at):
                 with attempt:
+                    if first is not None:
+                        failed, first = first, None
+                        raise failed
                     return await self._attempt(request, deadline_at)
         except _Retryable as exc:
             raise exc.error from None
@@ -497,7 +534,7 @@ class AsyncEngine:
     async def _attempt(self, request: Request, deadline_at: float) -> Response:
         ticket = await self.policy.limiter.acquire_async()
         window = self.policy.window(request, deadline_at)
-        built = self.policy.build(self._client, request, window)
+        built = self.policy.build(request, window)
         body = self.policy.body(request, window)
         started = time.perf_counter()
         try:

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Final, NoReturn
 
 from .._errors import AuthenticationError, PermissionDenied, ProviderError, RateLimited
@@ -237,44 +238,126 @@ def _apply(
     items: Items,
     progress: Progress | None,
 ) -> None:
-    """Run the records on ``concurrency`` threads; the items are added in source order."""
-    results: dict[int, MigrationItem] = {}
-    pending: dict[Future[Record | None], int] = {}
-    added = 0
+    """Run the records on ``concurrency`` threads; the items are added in source order.
 
-    def collect(done: set[Future[Record | None]]) -> None:
-        nonlocal added
-        for future in done:
-            number = pending.pop(future)
-            record = future.result()  # a Stop propagates from here
-            if record is not None:
-                results[number] = item = MigrationItem.of(record)
-                if progress:
-                    progress(item)
-        while added in results:  # in order, as soon as the ones before are in
-            items.append(results.pop(added))
-            added += 1
+    Each worker takes the next record itself (``_Feed``: planned in source order, under
+    a lock) and hands its result back to this thread, which adds the items in order and
+    calls ``progress``. Nothing else passes between threads: no future, no waiter set
+    per write, so the per-space cost stays that of the write itself.
+    """
+    feed = _Feed(records, window=max(WINDOW, 4 * concurrency))
+    done: queue.SimpleQueue[_Done] = queue.SimpleQueue()
+    workers = [
+        threading.Thread(target=_work, args=(feed, writer, done), name=f"spacekit-migrate-{n}", daemon=True)
+        for n in range(concurrency)
+    ]
+    for worker in workers:
+        worker.start()
+    results: dict[int, MigrationItem | None] = {}
+    added, live = 0, len(workers)
+    failure: BaseException | None = None
+    try:
+        while live:
+            number, record, error = done.get()
+            if number < 0:
+                live -= 1
+                if error is not None and failure is None:
+                    failure = error  # the listing failed: what was planned still finishes
+                continue
+            if error is not None and (failure is None or isinstance(failure, ListingFailed)):
+                failure = error  # a Stop (or a failure of our own) outranks the listing's
+            item = None if record is None else MigrationItem.of(record)
+            results[number] = item
+            if item is not None and progress:
+                progress(item)
+            while added in results:  # in order, as soon as the ones before are in
+                finished = results.pop(added)
+                if finished is not None:
+                    items.append(finished)
+                added += 1
+                feed.release()
+    except BaseException:
+        writer.stopped.set()  # Ctrl-C, or progress raised: finish what is in flight, start nothing
+        feed.close()
+        for worker in workers:
+            worker.join()
+        raise
+    if isinstance(failure, ListingFailed):
+        _stop(failure.error, "The spaces listed before it were migrated")
+    if isinstance(failure, Stop):
+        _stop(failure.error)
+    if failure is not None:
+        raise failure
 
-    with ThreadPoolExecutor(concurrency, thread_name_prefix="spacekit-migrate") as pool:
+
+#: records taken ahead of the first one not yet reported, at least: memory stays bounded
+#: even behind one slow write, without holding the others up
+WINDOW: Final = 256
+#: what a worker hands back: (number, the record or None if it was not started, a failure);
+#: number -1 when the worker ends (with the listing's failure, if that ended it)
+_Done = tuple[int, Record | None, BaseException | None]
+
+
+class _Feed:
+    """The planned records, taken one at a time by any worker, in source order."""
+
+    def __init__(self, records: Iterator[Record], window: int) -> None:
+        self._records = records
+        self._lock = threading.Lock()
+        self._room = threading.Semaphore(window)
+        self._taken = 0
+        self._closed = False
+
+    def take(self) -> tuple[int, Record] | None:
+        """The next record and its number; None once there is none (or the run stops).
+        A ``ListingFailed`` is raised once, to the worker that met it."""
+        self._room.acquire()
+        with self._lock:
+            if self._closed:
+                self._room.release()
+                return None
+            try:
+                record = next(self._records)
+            except StopIteration:
+                self._closed = True
+                self._room.release()
+                return None
+            except BaseException:
+                self._closed = True
+                self._room.release()
+                raise
+            number = self._taken
+            self._taken += 1
+            return number, record
+
+    def release(self) -> None:
+        """One more record reported in order: room for one more to be taken."""
+        self._room.release()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._room.release()  # a worker waiting for room sees the feed closed
+
+
+def _work(feed: _Feed, writer: Writer, done: queue.SimpleQueue[_Done]) -> None:
+    """One worker: take, write, hand back, until the feed is empty or closed."""
+    while True:
         try:
-            for number, record in enumerate(records):
-                while len(pending) >= 2 * concurrency:
-                    collect(wait(pending, return_when=FIRST_COMPLETED).done)
-                pending[pool.submit(writer.apply, record)] = number
-            while pending:
-                collect(wait(pending, return_when=FIRST_COMPLETED).done)
-        except ListingFailed as failed:
-            while pending:  # what was planned is written, and journaled, before stopping
-                collect(wait(pending, return_when=FIRST_COMPLETED).done)
-            _stop(failed.error, "The spaces listed before it were migrated")
-        except Stop as stop:
+            taken = feed.take()
+        except BaseException as exc:  # the listing failed, or planning did
+            done.put((-1, None, exc))
+            return
+        if taken is None:
+            done.put((-1, None, None))
+            return
+        number, record = taken
+        try:
+            done.put((number, writer.apply(record), None))
+        except BaseException as exc:  # a Stop, or a failure of our own: start nothing more
             writer.stopped.set()
-            wait(pending)
-            _stop(stop.error)
-        except BaseException:
-            writer.stopped.set()  # Ctrl-C: finish what is in flight, start nothing
-            wait(pending)
-            raise
+            feed.close()
+            done.put((number, None, exc))
 
 
 def _stop(error: ProviderError, written: str = "Nothing more was written") -> NoReturn:
