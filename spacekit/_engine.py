@@ -44,6 +44,8 @@ MAX_BACKOFF = 10.0
 #: connections kept open per store: every worker of a migration (or a caller's own
 #: threads) reuses one instead of opening its own for each request
 MAX_CONNECTIONS = 100
+#: merged request URLs kept per store (see ``_Policy.url``)
+URL_CACHE = 512
 POOL = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS)
 
 __all__ = ["ENGINE_SETTINGS", "AsyncEngine", "EngineConfig", "SyncEngine"]
@@ -85,6 +87,7 @@ class _Policy:
         #: what every request is built on; set from the engine's client (``adopt``)
         self.base_url = httpx.URL(provider.base_url)
         self.headers = httpx.Headers({"User-Agent": USER_AGENT})
+        self._urls: dict[str, httpx.URL] = {}
 
     def client_options(self) -> dict[str, Any]:
         return dict(
@@ -98,6 +101,7 @@ class _Policy:
     def adopt(self, client: httpx.Client | httpx.AsyncClient) -> None:
         """Build requests against this client's base URL and default headers."""
         self.base_url, self.headers = client.base_url, client.headers
+        self._urls.clear()
 
     def deadline_at(self) -> float:
         """When a call starting now must end."""
@@ -139,11 +143,18 @@ class _Policy:
 
     def url(self, path: str) -> httpx.URL:
         """A plugin's path under the provider's base URL (an absolute URL as it is),
-        merged as httpx merges it with a client's ``base_url``."""
-        url = httpx.URL(path)
-        if not url.is_relative_url:
-            return url
-        return self.base_url.copy_with(raw_path=self.base_url.raw_path + url.raw_path.lstrip(b"/"))
+        merged as httpx merges it with a client's ``base_url``. Parsing a URL costs
+        more than the rest of building a request, and most paths repeat (every create
+        of a migration goes to one), so the last ``URL_CACHE`` are kept."""
+        url = self._urls.get(path)
+        if url is None:
+            url = httpx.URL(path)
+            if url.is_relative_url:
+                url = self.base_url.copy_with(raw_path=self.base_url.raw_path + url.raw_path.lstrip(b"/"))
+            if len(self._urls) >= URL_CACHE:
+                self._urls.clear()
+            self._urls[path] = url
+        return url
 
     def body(self, request: Request, window: Window) -> Body:
         what = f"{request.method} {_path(request)}"
