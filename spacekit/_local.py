@@ -8,7 +8,8 @@ and give ids as strings of never-reused integers. The SQL lives in ``_sqlite``;
 this module checks options and adapts ``Database`` to the sync and async
 interfaces. The async store runs each call in a worker thread
 (``asyncio.to_thread``), so a write waiting for another process's lock does not
-block the event loop.
+block the event loop; writes made at once, from those threads or the caller's own,
+share transactions (see ``_sqlite``).
 """
 
 from __future__ import annotations

@@ -3,8 +3,21 @@
 ``Database`` owns one sqlite3 connection, shared by the sync store and by the
 worker threads of the async store (hence ``check_same_thread=False`` and a lock).
 It is safe for several processes to use one file at once: the file is in WAL mode,
-waits up to ``BUSY_TIMEOUT`` for a lock, and makes every write one ``BEGIN
-IMMEDIATE`` transaction. Ids come from ``AUTOINCREMENT``, so they are never reused.
+waits up to ``BUSY_TIMEOUT`` for a lock, and writes only inside ``BEGIN IMMEDIATE``
+transactions. Ids come from ``AUTOINCREMENT``, so they are never reused.
+
+Writes from several threads share transactions (group commit). A write that finds
+none in progress leads at once, in its own thread: a lone write runs just as it
+would alone. A write that finds one in progress queues; the next leader (the first
+waiter to wake once the running batch ends) runs in one transaction every write
+queued by then, and those queued while it runs, each inside its own ``SAVEPOINT``.
+A write that fails (``NotFound``, ``Conflict``, ``ValidationError``) is rolled back
+alone and its caller gets its own error; the others commit together, at the cost
+of one sync of the file instead of one each (``synchronous`` is not set: it stays
+SQLite's default, ``FULL`` in standard builds). No write is reported done before
+its transaction has committed; a failure of the transaction itself (the lock not
+given within ``BUSY_TIMEOUT``, a full disk at ``COMMIT``, the store closed)
+reaches every caller in it, each as its own spacekit error.
 
 An existing file is checked read-only before it is opened for writing (see
 ``_sqlitefile``): a file that is not a spacekit store (corrupt, unreadable, another
@@ -12,7 +25,8 @@ program's database, a newer schema) is a ``ConfigError`` naming the path, and is
 left untouched. A wrong file is the caller's configuration to fix, not a provider
 failing, hence ``ConfigError``.
 
-``_translated`` is the one place sqlite3 exceptions become spacekit errors.
+``_error`` is the one place sqlite3 exceptions become spacekit errors (and
+``_unencodable`` text SQLite cannot encode); ``_translated`` applies both to a block.
 """
 
 from __future__ import annotations
@@ -24,7 +38,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 import attrs
 
@@ -83,14 +97,33 @@ _BROKEN_CODES: Final = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
 _ACCESS_CODES: Final = frozenset({3, 8, 14, 23})  # SQLITE_PERM, READONLY, CANTOPEN, AUTH
 _IO_CODES: Final = frozenset({10, 13})  # SQLITE_IOERR, SQLITE_FULL
 
+_T = TypeVar("_T")
+#: the work of one write: statements on the connection, inside a transaction
+_Work = Callable[[sqlite3.Connection], _T]
+
+
+class _Write(Generic[_T]):
+    """One write waiting in ``Database._queue``, then what came of it."""
+
+    __slots__ = ("done", "error", "result", "work")
+
+    def __init__(self, work: _Work[_T]) -> None:
+        self.work = work
+        self.result: _T | None = None
+        self.error: BaseException | None = None
+        self.done = False  # set, under ``Database._turn``, once result or error is final
+
 
 class Database:
     """One store's SQLite database; every method is safe to call from any thread."""
 
     def __init__(self, connection: sqlite3.Connection, location: str, provider: str) -> None:
         self._connection = connection
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection's: one statement or transaction at a time
         self._closed = False
+        self._turn = threading.Condition()  # guards the two below; notified when a batch ends
+        self._queue: list[_Write[Any]] = []  # writes not yet taken by a leader
+        self._leading = False  # whether a thread is running a batch of writes
         self.location = location
         self.provider = provider
 
@@ -153,14 +186,16 @@ class Database:
         """Store a new space from ``_COLUMNS`` values; timestamps are set here."""
         now = _timestamp(datetime.now(UTC))
         values = [_encode(column, fields.get(column)) for column in _COLUMNS]
-        with self._session(write=True) as connection:
+
+        def write(connection: sqlite3.Connection) -> tuple[Any, ...]:
             cursor = connection.execute(
                 f"INSERT INTO spaces ({', '.join(_COLUMNS)}, created_at, updated_at) "
                 f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?)",
                 [*values, now, now],
             )
-            row = self._row(connection, str(cursor.lastrowid))
-        return self._space(row)  # decoded outside the lock: other writers go on
+            return self._row(connection, str(cursor.lastrowid))
+
+        return self._space(self._write(write))  # decoded outside the lock: other writers go on
 
     def update(self, space_id: str, changes: Mapping[str, Any]) -> Space:
         """Change only the given columns; ``updated_at`` always moves forward."""
@@ -169,20 +204,23 @@ class Database:
             raise ValidationError(f"cannot change {', '.join(sorted(unknown))}")
         assignments = ", ".join(f"{column} = ?" for column in changes)
         values = [_encode(column, value) for column, value in changes.items()]
-        with self._session(write=True) as connection:
+
+        def write(connection: sqlite3.Connection) -> tuple[Any, ...]:
             row = self._row(connection, space_id)
             updated_at = _later(parse_datetime(row[_UPDATED_AT]))
             connection.execute(
                 f"UPDATE spaces SET {assignments}, updated_at = ? WHERE id = ?",
                 [*values, updated_at, row[_ID]],
             )
-            row = self._row(connection, space_id)
-        return self._space(row)
+            return self._row(connection, space_id)
+
+        return self._space(self._write(write))
 
     def add_subspace(self, space_id: str, subspace: Subspace) -> Subspace:
         """Add a subspace to a space, in one transaction; ``Conflict`` if its name is taken
         (compared case-insensitively, as Instabase does)."""
-        with self._session(write=True) as connection:
+
+        def write(connection: sqlite3.Connection) -> Subspace:
             space = self._space(self._row(connection, space_id))
             if any(s.name.casefold() == subspace.name.casefold() for s in space.subspaces):
                 raise Conflict(
@@ -195,36 +233,133 @@ class Database:
             )
             return subspace
 
+        return self._write(write)
+
     def delete(self, space_id: str) -> None:
-        with self._session(write=True) as connection:
+        def write(connection: sqlite3.Connection) -> None:
             row = self._row(connection, space_id)
             connection.execute("DELETE FROM spaces WHERE id = ?", [row[_ID]])
 
+        self._write(write)
+
     # -- plumbing ---------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _session(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """The connection, under the lock, with errors translated; a transaction if ``write``."""
-        with self._lock, _translated(self.location, self.provider):
-            if self._closed:
-                raise self._closed_error()
-            if not write:
-                yield self._connection
-                return
-            self._connection.execute("BEGIN IMMEDIATE")
+    def _write(self, work: _Work[_T]) -> _T:
+        """What ``work`` returns, once its transaction has committed; what it raises,
+        or what failed the transaction, as a spacekit error.
+
+        The write joins the queue. With no batch running, this thread leads at once:
+        it runs the queue (most often this write alone), and whatever joins it
+        meanwhile, in one transaction. Otherwise it waits until a leader has done its
+        write, or until the running batch ends and it is the first waiter to lead."""
+        entry = _Write(work)
+        with self._turn:
+            self._queue.append(entry)
             try:
-                yield self._connection
-                self._connection.execute("COMMIT")
-            except BaseException:
-                if self._connection.in_transaction:
-                    self._connection.execute("ROLLBACK")
+                while self._leading and not entry.done:
+                    self._turn.wait()
+            except BaseException:  # interrupted while waiting: not written later unseen
+                if entry in self._queue:
+                    self._queue.remove(entry)
                 raise
+            if not entry.done:
+                self._leading = True
+                batch, self._queue = self._queue, []
+        if not entry.done:
+            self._lead(batch)
+        if entry.error is not None:
+            raise entry.error
+        return entry.result  # type: ignore[return-value]  # set, as no error was
+
+    def _lead(self, batch: list[_Write[Any]]) -> None:
+        """Run ``batch``, then mark its writes done and let the next leader go."""
+        finished = False
+        try:
+            with self._lock:
+                if self._closed:
+                    for entry in batch:
+                        entry.error = self._closed_error()
+                else:
+                    self._transaction(batch)
+            finished = True
+        finally:
+            with self._turn:
+                for entry in batch:
+                    if not finished:  # interrupted (KeyboardInterrupt...): nothing is known committed
+                        entry.error = entry.error or self._interrupted_error()
+                    entry.done = True
+                self._leading = False
+                self._turn.notify_all()
+
+    def _transaction(self, batch: list[_Write[Any]]) -> None:
+        """Run ``batch`` in one transaction, under the lock, setting each write's
+        result or error; a failure of the transaction fails every write still without
+        an error.
+
+        Writes queued meanwhile join ``batch`` before the commit: a thread has at most
+        one write queued, and none while its write waits for this commit, so this
+        ends. A first write alone runs without a savepoint: should it fail, the
+        transaction is rolled back, and nothing else is in it yet."""
+        connection = self._connection
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                taken = batch
+                if len(taken) == 1:
+                    taken[0].result = taken[0].work(connection)
+                    taken = self._take(batch)
+                while taken:
+                    for entry in taken:
+                        self._savepoint(connection, entry)
+                    taken = self._take(batch)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except Exception as exc:  # each caller gets its own exception object
+            for entry in batch:
+                if entry.error is None:
+                    entry.result, entry.error = None, self._spacekit_error(exc)
+
+    def _take(self, batch: list[_Write[Any]]) -> list[_Write[Any]]:
+        """The writes queued since ``batch`` was taken, now added to it."""
+        with self._turn:
+            taken, self._queue = self._queue, []
+        batch += taken
+        return taken
+
+    def _savepoint(self, connection: sqlite3.Connection, entry: _Write[Any]) -> None:
+        """Run one write of a batch; if it fails, undo it alone and keep its error.
+
+        Should SQLite end the transaction itself (some I/O errors do), the error
+        goes up and fails the whole batch."""
+        connection.execute("SAVEPOINT spacekit_write")
+        try:
+            entry.result = entry.work(connection)
+        except Exception as exc:
+            if not connection.in_transaction:
+                raise
+            connection.execute("ROLLBACK TO spacekit_write")
+            entry.error = self._spacekit_error(exc)
+        connection.execute("RELEASE spacekit_write")
+
+    def _spacekit_error(self, exc: Exception) -> Exception:
+        """``exc`` as ``_translated`` raises it: a new spacekit error for sqlite3's."""
+        if isinstance(exc, sqlite3.Error):
+            error: Exception = _error(exc, self.location, self.provider)
+        elif isinstance(exc, UnicodeEncodeError):
+            error = _unencodable(exc)
+        else:
+            return exc
+        error.__cause__ = exc
+        return error
 
     def _read(self, sql: str, params: Sequence[Any], *, every: bool) -> Any:
         """One query's rows (``every``) or first row, under the lock; no transaction.
 
-        The read path of ``get`` and ``list``: the same guarantees as ``_session``
-        without its context managers, which cost more than the query itself."""
+        The read path of ``get`` and ``list``: errors translated as ``_translated``
+        does, without its context manager, which costs more than the query itself."""
         with self._lock:
             if self._closed:
                 raise self._closed_error()
@@ -250,6 +385,13 @@ class Database:
 
     def _closed_error(self) -> ProviderError:
         return ProviderError(f"the {self.provider} store {self.location} is closed", provider=self.provider)
+
+    def _interrupted_error(self) -> ProviderError:
+        return ProviderError(
+            f"a write to the {self.provider} store {self.location} was interrupted "
+            "and may not have been made",
+            provider=self.provider,
+        )
 
     def _space(self, row: tuple[Any, ...]) -> Space:
         """A row as a ``Space``, each column decoded once.

@@ -1,8 +1,9 @@
 """Tests of the embedded stores (``spacekit/_local.py``, ``spacekit/_sqlite.py``).
 
 Both pass the contract suite; the rest is what only a SQLite file has to keep:
-ids never reused, several processes at once, refusing a wrong file without
-touching it, streaming long listings, and no sqlite3 exception reaching a caller.
+ids never reused, several threads and processes at once, refusing a wrong file
+without touching it, streaming long listings, and no sqlite3 exception reaching a
+caller.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ import spacekit
 from spacekit import (
     Capability,
     ConfigError,
+    Conflict,
     NotFound,
     Principal,
     ProtocolError,
@@ -361,6 +365,183 @@ async def test_async_store_sees_what_the_sync_store_wrote(path: str) -> None:
         assert [space.id for space in store.list(query="parallel")] == sorted(
             (space.id for space in made), key=int
         )
+
+
+# -- several threads writing at once ---------------------------------------------------
+
+
+class Gate:
+    """A store's connection, seen through a proxy: holds the first statement starting
+    with ``hold`` until ``release`` is set, fails the next ``COMMIT`` with ``fail``, and
+    records the first word of every statement."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.hold: str | None = None
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.fail: sqlite3.Error | None = None
+        self.statements: list[str] = []
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        self.statements.append(sql.split()[0])
+        if self.hold is not None and sql.startswith(self.hold):
+            self.hold = None
+            self.held.set()
+            assert self.release.wait(10), "the gate was never released"
+        if sql == "COMMIT" and self.fail is not None:
+            error, self.fail = self.fail, None
+            raise error
+        return self.connection.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connection, name)
+
+
+@pytest.fixture
+def gated(local: spacekit.SpaceStore) -> tuple[spacekit.SpaceStore, _sqlite.Database, Gate]:
+    assert isinstance(local, SQLiteStore)
+    database = local._database
+    gate = Gate(database._connection)
+    database._connection = gate  # type: ignore[assignment]
+    return local, database, gate
+
+
+def until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def batch_behind(
+    database: _sqlite.Database, gate: Gate, pool: ThreadPoolExecutor, calls: list[Callable[[], Any]]
+) -> list[Future[Any]]:
+    """Start ``calls`` while the write holding ``gate`` leads, once all have queued."""
+    assert gate.held.wait(10)
+    futures = [pool.submit(call) for call in calls]
+    until(lambda: len(database._queue) == len(calls))
+    return futures
+
+
+def test_many_threads_creating_at_once_get_every_space_once(local: spacekit.SpaceStore) -> None:
+    start = threading.Barrier(8)
+
+    def create(thread: int) -> list[spacekit.Space]:
+        start.wait()
+        return [local.create(f"thread {thread} space {n}", owner=f"t{thread}") for n in range(200)]
+
+    with ThreadPoolExecutor(8) as pool:
+        made = [space for spaces in pool.map(create, range(8), timeout=60) for space in spaces]
+    stored = list(local.list())
+    assert len(stored) == len(made) == 1600
+    assert len({space.id for space in made}) == 1600
+    assert {space.id: space for space in stored} == {space.id: space for space in made}
+    assert {space.name for space in stored} == {f"thread {t} space {n}" for t in range(8) for n in range(200)}
+
+
+def test_a_lone_write_uses_no_savepoint(gated: tuple[spacekit.SpaceStore, _sqlite.Database, Gate]) -> None:
+    store, _, gate = gated
+    store.create("alone")
+    assert gate.statements == ["BEGIN", "INSERT", "SELECT", "COMMIT"]
+
+
+def test_writes_waiting_together_commit_once_and_fail_alone(
+    gated: tuple[spacekit.SpaceStore, _sqlite.Database, Gate],
+) -> None:
+    store, database, gate = gated
+    holder = store.create("holder")
+    store.create_subspace(holder.id, "taken")
+    gate.hold = "INSERT"
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(store.create, "first")
+        futures = batch_behind(
+            database,
+            gate,
+            pool,
+            [
+                lambda: store.create("second"),
+                lambda: store.update("999", name="nowhere"),
+                lambda: store.create_subspace(holder.id, "TAKEN"),
+                lambda: store.create("bad owner", owner="lone \ud800"),
+                lambda: store.update(holder.id, description="changed"),
+                lambda: store.create("third"),
+            ],
+        )
+        gate.statements.clear()
+        gate.release.set()
+        second, missing, taken, unencodable, changed, third = futures
+        assert first.result(timeout=10).name == "first"
+        assert second.result(timeout=10).name == "second"
+        with pytest.raises(NotFound, match="999"):
+            missing.result(timeout=10)
+        with pytest.raises(Conflict, match="TAKEN"):
+            taken.result(timeout=10)
+        with pytest.raises(ValidationError, match="Unicode"):
+            unencodable.result(timeout=10)
+        assert changed.result(timeout=10).description == "changed"
+        assert third.result(timeout=10).name == "third"
+    assert gate.statements.count("BEGIN") == 0  # all in the transaction of "first"
+    assert gate.statements.count("COMMIT") == 1
+    assert gate.statements.count("SAVEPOINT") == 6
+    assert [space.name for space in store.list()] == ["holder", "first", "second", "third"]
+    assert store.get(holder.id).description == "changed"
+    assert [subspace.name for subspace in store.get(holder.id).subspaces] == ["taken"]
+
+
+def test_a_failed_commit_fails_every_write_of_its_batch(
+    gated: tuple[spacekit.SpaceStore, _sqlite.Database, Gate],
+) -> None:
+    store, database, gate = gated
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = 13  # type: ignore[attr-defined]  # SQLITE_FULL
+    gate.hold, gate.fail = "INSERT", full
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(store.create, "first")
+        futures = batch_behind(
+            database,
+            gate,
+            pool,
+            [
+                lambda: store.create("second"),
+                lambda: store.update("999", name="nowhere"),
+                lambda: store.create("third"),
+            ],
+        )
+        gate.release.set()
+        second, missing, third = futures
+        errors = []
+        for future in (first, second, third):
+            with pytest.raises(ProviderUnavailable, match="disk is full") as raised:
+                future.result(timeout=10)
+            assert raised.value.__cause__ is full
+            errors.append(raised.value)
+        with pytest.raises(NotFound):  # failed alone: its own error stands
+            missing.result(timeout=10)
+    assert len({id(error) for error in errors}) == 3  # one exception object per caller
+    assert list(store.list()) == []
+    assert store.create("after").name == "after"
+
+
+def test_closing_fails_the_writes_still_waiting(
+    gated: tuple[spacekit.SpaceStore, _sqlite.Database, Gate],
+) -> None:
+    store, database, gate = gated
+    gate.hold = "COMMIT"  # after the last writes joined the batch of "first"
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(store.create, "first")
+        waiting = batch_behind(
+            database, gate, pool, [lambda: store.create("second"), lambda: store.create("third")]
+        )
+        with database._turn:  # "first" ends its batch only once the store is closed
+            gate.release.set()
+            pool.submit(store.close).result(timeout=10)
+        assert first.result(timeout=10).name == "first"  # committed before the store closed
+        for future in waiting:
+            with pytest.raises(ProviderError, match=r"store .* is closed"):
+                future.result(timeout=10)
+    with spacekit.connect("local", path=store.location) as reopened:
+        assert [space.name for space in reopened.list()] == ["first"]
 
 
 # -- wrong files, left untouched -------------------------------------------------------
