@@ -6,17 +6,15 @@ It is safe for several processes to use one file at once: the file is in WAL mod
 waits up to ``BUSY_TIMEOUT`` for a lock, and writes only inside ``BEGIN IMMEDIATE``
 transactions. Ids come from ``AUTOINCREMENT``, so they are never reused.
 
-Writes from several threads share transactions (group commit). A write that finds
-none in progress leads at once, in its own thread: a lone write runs just as it
-would alone. A write that finds one in progress queues; the next leader (the first
-waiter to wake once the running batch ends) runs in one transaction every write
-queued by then, and those queued while it runs, each inside its own ``SAVEPOINT``.
-A write that fails (``NotFound``, ``Conflict``, ``ValidationError``) is rolled back
-alone and its caller gets its own error; the others commit together, at the cost
-of one sync of the file instead of one each (``synchronous`` is not set: it stays
-SQLite's default, ``FULL`` in standard builds). No write is reported done before
-its transaction has committed; a failure of the transaction itself (the lock not
-given within ``BUSY_TIMEOUT``, a full disk at ``COMMIT``, the store closed)
+Writes from several threads share transactions (group commit, see ``_groupcommit``):
+a lone write runs just as it would alone; writes that queue while one is running
+are run together by the next leader, in one transaction, each inside its own
+``SAVEPOINT``. A write that fails (``NotFound``, ``Conflict``, ``ValidationError``)
+is rolled back alone and its caller gets its own error; the others commit together,
+at the cost of one sync of the file instead of one each (``synchronous`` is not set:
+it stays SQLite's default, ``FULL`` in standard builds). No write is reported done
+before its transaction has committed; a failure of the transaction itself (the lock
+not given within ``BUSY_TIMEOUT``, a full disk at ``COMMIT``, the store closed)
 reaches every caller in it, each as its own spacekit error.
 
 An existing file is checked read-only before it is opened for writing (see
@@ -38,7 +36,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -52,6 +50,7 @@ from ._errors import (
     SpacekitError,
     ValidationError,
 )
+from ._groupcommit import GroupCommit, Write
 from ._model import Principal, Space, SpaceKind, Subspace, parse_datetime
 from ._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, primary_code, use_wal
 
@@ -102,18 +101,6 @@ _T = TypeVar("_T")
 _Work = Callable[[sqlite3.Connection], _T]
 
 
-class _Write(Generic[_T]):
-    """One write waiting in ``Database._queue``, then what came of it."""
-
-    __slots__ = ("done", "error", "result", "work")
-
-    def __init__(self, work: _Work[_T]) -> None:
-        self.work = work
-        self.result: _T | None = None
-        self.error: BaseException | None = None
-        self.done = False  # set, under ``Database._turn``, once result or error is final
-
-
 class Database:
     """One store's SQLite database; every method is safe to call from any thread."""
 
@@ -121,9 +108,7 @@ class Database:
         self._connection = connection
         self._lock = threading.Lock()  # the connection's: one statement or transaction at a time
         self._closed = False
-        self._turn = threading.Condition()  # guards the two below; notified when a batch ends
-        self._queue: list[_Write[Any]] = []  # writes not yet taken by a leader
-        self._leading = False  # whether a thread is running a batch of writes
+        self._writes = GroupCommit(self._batch, self._interrupted_error)
         self.location = location
         self.provider = provider
 
@@ -246,52 +231,18 @@ class Database:
 
     def _write(self, work: _Work[_T]) -> _T:
         """What ``work`` returns, once its transaction has committed; what it raises,
-        or what failed the transaction, as a spacekit error.
+        or what failed the transaction, as a spacekit error (see ``_groupcommit``)."""
+        return self._writes.submit(work)  # type: ignore[no-any-return]
 
-        The write joins the queue. With no batch running, this thread leads at once:
-        it runs the queue (most often this write alone), and whatever joins it
-        meanwhile, in one transaction. Otherwise it waits until a leader has done its
-        write, or until the running batch ends and it is the first waiter to lead."""
-        entry = _Write(work)
-        with self._turn:
-            self._queue.append(entry)
-            try:
-                while self._leading and not entry.done:
-                    self._turn.wait()
-            except BaseException:  # interrupted while waiting: not written later unseen
-                if entry in self._queue:
-                    self._queue.remove(entry)
-                raise
-            if not entry.done:
-                self._leading = True
-                batch, self._queue = self._queue, []
-        if not entry.done:
-            self._lead(batch)
-        if entry.error is not None:
-            raise entry.error
-        return entry.result  # type: ignore[return-value]  # set, as no error was
-
-    def _lead(self, batch: list[_Write[Any]]) -> None:
-        """Run ``batch``, then mark its writes done and let the next leader go."""
-        finished = False
-        try:
-            with self._lock:
-                if self._closed:
-                    for entry in batch:
-                        entry.error = self._closed_error()
-                else:
-                    self._transaction(batch)
-            finished = True
-        finally:
-            with self._turn:
+    def _batch(self, batch: list[Write[Any]]) -> None:
+        with self._lock:
+            if self._closed:
                 for entry in batch:
-                    if not finished:  # interrupted (KeyboardInterrupt...): nothing is known committed
-                        entry.error = entry.error or self._interrupted_error()
-                    entry.done = True
-                self._leading = False
-                self._turn.notify_all()
+                    entry.error = self._closed_error()
+            else:
+                self._transaction(batch)
 
-    def _transaction(self, batch: list[_Write[Any]]) -> None:
+    def _transaction(self, batch: list[Write[Any]]) -> None:
         """Run ``batch`` in one transaction, under the lock, setting each write's
         result or error; a failure of the transaction fails every write still without
         an error.
@@ -307,11 +258,11 @@ class Database:
                 taken = batch
                 if len(taken) == 1:
                     taken[0].result = taken[0].work(connection)
-                    taken = self._take(batch)
+                    taken = self._writes.more(batch)
                 while taken:
                     for entry in taken:
                         self._savepoint(connection, entry)
-                    taken = self._take(batch)
+                    taken = self._writes.more(batch)
                 connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
@@ -322,14 +273,7 @@ class Database:
                 if entry.error is None:
                     entry.result, entry.error = None, self._spacekit_error(exc)
 
-    def _take(self, batch: list[_Write[Any]]) -> list[_Write[Any]]:
-        """The writes queued since ``batch`` was taken, now added to it."""
-        with self._turn:
-            taken, self._queue = self._queue, []
-        batch += taken
-        return taken
-
-    def _savepoint(self, connection: sqlite3.Connection, entry: _Write[Any]) -> None:
+    def _savepoint(self, connection: sqlite3.Connection, entry: Write[Any]) -> None:
         """Run one write of a batch; if it fails, undo it alone and keep its error.
 
         Should SQLite end the transaction itself (some I/O errors do), the error

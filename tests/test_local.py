@@ -420,7 +420,7 @@ def batch_behind(
     """Start ``calls`` while the write holding ``gate`` leads, once all have queued."""
     assert gate.held.wait(10)
     futures = [pool.submit(call) for call in calls]
-    until(lambda: len(database._queue) == len(calls))
+    until(lambda: len(database._writes._queue) == len(calls))
     return futures
 
 
@@ -533,7 +533,7 @@ def test_closing_fails_the_writes_still_waiting(
         waiting = batch_behind(
             database, gate, pool, [lambda: store.create("second"), lambda: store.create("third")]
         )
-        with database._turn:  # "first" ends its batch only once the store is closed
+        with database._writes._turn:  # "first" ends its batch only once the store is closed
             gate.release.set()
             pool.submit(store.close).result(timeout=10)
         assert first.result(timeout=10).name == "first"  # committed before the store closed

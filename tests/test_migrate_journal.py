@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from migrate_helpers import emulator, fast_store
@@ -10,7 +15,7 @@ from migrate_helpers import emulator, fast_store
 import spacekit
 from spacekit._migrate import Problem, migrate, verify
 from spacekit._migrate._journal import Journal
-from spacekit._migrate._record import State
+from spacekit._migrate._record import Action, Record, State
 
 
 @pytest.fixture
@@ -175,3 +180,100 @@ def test_verify_looks_on_the_target_for_a_space_the_journal_does_not_know(source
     assert [(p.source_name, p.problem) for p in report.problems] == [("space-9", Problem.MISSING)]
     target.create("space-9", "late")  # copied some other way: it is there, once
     assert verify(source, target, journal=journal).ok
+
+
+class _Gate:
+    """The journal's connection, able to hold the first write leading a batch at its
+    INSERT (so that others queue behind it) and to fail the next COMMIT."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.hold = False
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.fail: sqlite3.Error | None = None
+        self.commits = 0
+
+    def executemany(self, sql: str, rows: Any) -> Any:
+        if self.hold:
+            self.hold = False
+            self.held.set()
+            assert self.release.wait(10), "the gate was never released"
+        return self.connection.executemany(sql, rows)
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == "COMMIT":
+            self.commits += 1
+            if self.fail is not None:
+                error, self.fail = self.fail, None
+                raise error
+        return self.connection.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connection, name)
+
+
+def _records(count: int, prefix: str = "s") -> list[Record]:
+    made = []
+    for n in range(count):
+        record = Record(f"{prefix}{n}", f"name {prefix}{n}", None)
+        record.action, record.target_name, record.preexisting = Action.CREATE, record.source_name, ()
+        made.append(record.advance(State.SENT))
+    return made
+
+
+def _queued(journal: Journal, gate: _Gate, pool: ThreadPoolExecutor, records: list[Record]) -> list[Any]:
+    """Send ``records`` from other threads while the gated write leads; return once all queued."""
+    assert gate.held.wait(10)
+    futures = [pool.submit(journal.record, record) for record in records]
+    deadline = time.monotonic() + 10
+    while len(journal._writes._queue) < len(records):
+        assert time.monotonic() < deadline, "the writes never queued"
+        time.sleep(0.001)
+    return futures
+
+
+def test_rows_written_by_many_threads_at_once_are_all_committed(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    records = _records(800)
+    with Journal.open(path, create=True) as journal, ThreadPoolExecutor(8) as pool:
+        list(pool.map(journal.record, records, timeout=60))
+    with Journal.open(path, create=False) as journal:
+        assert {r.source_id: r.state for r in journal.records()} == {r.source_id: State.SENT for r in records}
+
+
+def test_writes_that_queue_while_a_row_is_written_share_its_commit(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "journal.db", create=True) as journal:
+        gate = _Gate(journal._connection)
+        journal._connection = gate
+        gate.hold = True
+        with ThreadPoolExecutor(8) as pool:
+            first = pool.submit(journal.record, _records(1, "first")[0])
+            queued = _queued(journal, gate, pool, _records(6))
+            gate.release.set()
+            for future in [first, *queued]:
+                assert future.result(10) is None
+        assert gate.commits == 1  # the six queued while the first was written joined its commit
+        assert len(list(journal.records())) == 7
+
+
+def test_a_failed_commit_reaches_every_writer_of_the_batch_and_keeps_no_row(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "journal.db", create=True) as journal:
+        gate = _Gate(journal._connection)
+        journal._connection = gate
+        journal.record(_records(1, "before")[0])
+        gate.hold = True
+        with ThreadPoolExecutor(8) as pool:
+            first = pool.submit(journal.record, _records(1, "first")[0])
+            queued = _queued(journal, gate, pool, _records(3))
+            gate.fail = sqlite3.OperationalError("database or disk is full")
+            gate.release.set()
+            errors = []
+            for future in [first, *queued]:
+                with pytest.raises(spacekit.ConfigError, match="disk is full") as caught:
+                    future.result(10)
+                errors.append(caught.value)
+        assert len({id(error) for error in errors}) == 4  # each writer its own error
+        assert [r.source_id for r in journal.records()] == ["before0"]
+        journal.record(_records(1, "after")[0])  # the journal still works
+        assert [r.source_id for r in journal.records()] == ["after0", "before0"]

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .._errors import ConfigError
+from .._groupcommit import GroupCommit, Write
 from .._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, primary_code, use_wal
 from ._record import Action, Record, State
 from ._report import Identity
@@ -79,6 +80,10 @@ _COLUMNS: Final = (
     "lost",
     "reason",
 )
+_INSERT: Final = (
+    f"INSERT OR REPLACE INTO items ({', '.join(_COLUMNS)}, updated_at) "
+    f"VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})"
+)
 _FILE: Final = FileKind(
     label="spacekit migration journal",
     application_id=APPLICATION_ID,
@@ -96,6 +101,7 @@ class Journal:
         self._lock = threading.Lock()
         self._copy = copy  # the folder of the copy a read-only journal is read from
         self.path = path
+        self._writes = GroupCommit(self._batch, self._interrupted)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, create: bool, read_only: bool = False) -> Journal:
@@ -194,15 +200,33 @@ class Journal:
         return _record(row) if row else None
 
     def record(self, record: Record) -> None:
-        """Write one record's row, committed before this returns."""
-        values = [_column(getattr(record, column)) for column in _COLUMNS]
-        stamp = datetime.now(UTC).isoformat()
-        placeholders = ", ".join("?" * (len(_COLUMNS) + 1))
-        with self._session() as db:
-            db.execute(
-                f"INSERT OR REPLACE INTO items ({', '.join(_COLUMNS)}, updated_at) VALUES ({placeholders})",
-                [*values, stamp],
-            )
+        """Write one record's row, committed before this returns. Rows written by
+        several threads at once share one commit (``_groupcommit``)."""
+        row = [_column(getattr(record, column)) for column in _COLUMNS]
+        row.append(datetime.now(UTC).isoformat())
+        self._writes.submit(row)
+
+    def _batch(self, batch: list[Write[Any]]) -> None:
+        """Write a batch of rows (and those queued meanwhile) in one transaction."""
+        try:
+            with self._session() as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    taken = batch
+                    while taken:
+                        db.executemany(_INSERT, [entry.work for entry in taken])
+                        taken = self._writes.more(batch)
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+        except ConfigError as exc:  # each writer gets its own
+            for entry in batch:
+                entry.error = ConfigError(str(exc))
+
+    def _interrupted(self) -> ConfigError:
+        return ConfigError(f"writing to the journal {self.path} was interrupted; the row may not be there")
 
     def records(self) -> Iterator[Record]:
         """Every row, in pages, so that a large journal is not read at once."""

@@ -243,9 +243,11 @@ def _apply(
     Each worker takes the next record itself (``_Feed``: planned in source order, under
     a lock) and hands its result back to this thread, which adds the items in order and
     calls ``progress``. Nothing else passes between threads: no future, no waiter set
-    per write, so the per-space cost stays that of the write itself.
+    per write, so the per-space cost stays that of the write itself. At most twice
+    ``concurrency`` records are taken beyond the first not yet reported, so memory
+    stays bounded even behind one slow write.
     """
-    feed = _Feed(records, window=max(WINDOW, 4 * concurrency))
+    feed = _Feed(records, window=2 * concurrency)
     done: queue.SimpleQueue[_Done] = queue.SimpleQueue()
     workers = [
         threading.Thread(target=_work, args=(feed, writer, done), name=f"spacekit-migrate-{n}", daemon=True)
@@ -290,9 +292,6 @@ def _apply(
         raise failure
 
 
-#: records taken ahead of the first one not yet reported, at least: memory stays bounded
-#: even behind one slow write, without holding the others up
-WINDOW: Final = 256
 #: what a worker hands back: (number, the record or None if it was not started, a failure);
 #: number -1 when the worker ends (with the listing's failure, if that ended it)
 _Done = tuple[int, Record | None, BaseException | None]
