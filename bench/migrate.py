@@ -146,7 +146,7 @@ def run(
     return wall, report, figures
 
 
-def throughput(pair: tuple[str, str], spaces: int) -> None:
+def throughput(pair: tuple[str, str], spaces: int) -> float:
     source_name, target_name = pair
     print(
         f"\n{source_name} -> {target_name}: {spaces} spaces, latency {LATENCY * 1000:.0f} ms, C={CONCURRENCY}"
@@ -170,9 +170,10 @@ def throughput(pair: tuple[str, str], spaces: int) -> None:
         f"   wall {wall:.2f} s, {created / wall:.0f} spaces/s; limit L x (S + N/C) = {LATENCY * 1000:.0f} ms x "
         f"({serial} + {created}/{CONCURRENCY}) = {bound:.2f} s; ratio {wall / bound:.2f}"
     )
+    return wall
 
 
-def raw_floor(spaces: int) -> None:
+def raw_floor(spaces: int) -> float:
     """The same NeuroIO -> Datablist work by a hand-written httpx script, 16 threads on
     one pooled client: what the machine allows without spacekit."""
     pair = ("neuroio", "datablist")
@@ -205,6 +206,7 @@ def raw_floor(spaces: int) -> None:
         f"   the same by a hand-written httpx script (16 threads, one pool): wall {wall:.2f} s,"
         f" {len(figures['target'])} target requests; ratio to the limit {wall / bound:.2f}"
     )
+    return wall
 
 
 def limited(spaces: int, rate_limit: float, concurrency: int | None) -> None:
@@ -238,9 +240,10 @@ def main() -> None:
     args = parser.parse_args()
     for pair in args.pairs.split(","):
         source_name, _, target_name = pair.partition(":")
-        throughput((source_name, target_name), args.spaces)
+        wall = throughput((source_name, target_name), args.spaces)
         if (source_name, target_name) == ("neuroio", "datablist"):
-            raw_floor(args.spaces)
+            floor = raw_floor(args.spaces)
+            print(f"   spacekit / the hand-written script: {wall / floor:.2f}")
     if not args.skip_limited:
         limited(args.limited_spaces, args.rate_limit, args.limited_concurrency)
 
