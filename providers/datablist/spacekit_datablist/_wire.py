@@ -57,8 +57,8 @@ def created_workspace(response: Response, name: str) -> Space:
     under that id, its creator and timestamps unset (they are not in the answer).
     An answer that is the whole workspace object (some servers send it) is read as one.
     """
-    space_id = created_id(response)
-    body = response.json()
+    body = response.json()  # parsed once: a create's answer is read for nothing else
+    space_id = _created_id(body, response)
     if isinstance(body.get("name"), str):
         return parse_workspace(body, response)
     return Space(provider=PROVIDER, id=space_id, name=name, kind=SpaceKind.WORKSPACE, raw=body)
@@ -66,7 +66,10 @@ def created_workspace(response: Response, name: str) -> Space:
 
 def created_id(response: Response) -> str:
     """The ``@id`` of a 201 answer to a create."""
-    body = response.json()
+    return _created_id(response.json(), response)
+
+
+def _created_id(body: Any, response: Response) -> str:
     space_id = body.get("@id") if isinstance(body, Mapping) else None
     if isinstance(space_id, bool) or not isinstance(space_id, (str, int)) or not str(space_id):
         raise response.protocol_error("the create answer has no '@id'")
