@@ -12,6 +12,12 @@ slow answers included; an answer is read as a stream and never held beyond
 ``max_response_bytes``. Whatever the server answers, the caller gets a result or a
 ``SpacekitError``: plugin code that trips on an answer (a ``KeyError`` on a missing
 key, say) is reported as a ``ProtocolError`` about that answer.
+
+A listing may yield a batch (``Requests``): its requests are sent concurrently, at
+most ``BATCH_IN_FLIGHT`` at a time (the sync engine on a few threads it keeps until
+``close``, the async engine as tasks), each through ``send`` as a lone request with
+its own deadline; the answers go back in order as ``Responses``, failures in their
+place.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import httpx
@@ -31,7 +38,7 @@ from ._engineconfig import ENGINE_SETTINGS, EngineConfig
 from ._errors import ProtocolError, ProviderError, ProviderUnavailable, RateLimited, SpacekitError
 from ._limits import Body, TimedOut, Window, network_transport
 from ._pacing import RateLimiter, parse_retry_after
-from ._plugin import ListOperation, Operation, Provider, Request, Response
+from ._plugin import ListOperation, Operation, Provider, Request, Requests, Response, Responses
 from ._redact import redact, redact_error
 from ._version import __version__
 
@@ -47,6 +54,9 @@ MAX_CONNECTIONS = 100
 #: merged request URLs kept per store (see ``_Policy.url``)
 URL_CACHE = 512
 POOL = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS)
+#: requests of one listing's batch (``Requests``) in flight at once; the sync engine
+#: runs them on at most this many threads, shared by every listing of the store
+BATCH_IN_FLIGHT = 8
 
 __all__ = ["ENGINE_SETTINGS", "AsyncEngine", "EngineConfig", "SyncEngine"]
 
@@ -54,6 +64,10 @@ __all__ = ["ENGINE_SETTINGS", "AsyncEngine", "EngineConfig", "SyncEngine"]
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # What plugin code may raise when an answer is not what it expects.
 _UNREADABLE = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError)
+
+
+#: guards the making and closing of every sync engine's batch threads
+_BATCH_LOCK = threading.Lock()
 
 
 class _Retryable(Exception):
@@ -310,6 +324,12 @@ class _Stepper:
             self.last = response
         return self.policy.resume(self.last, self.op.send, response)
 
+    def answers(self, responses: Responses, answered: Sequence[Response | SpacekitError]) -> Any:
+        """Send a batch's answers; plugin code that trips on them is reported about
+        the batch's first answer (they share a path: a batch is one listing's pages)."""
+        self.last = next((a for a in answered if isinstance(a, Response)), self.last)
+        return self.policy.resume(self.last, self.op.send, responses)
+
     def fail(self, error: SpacekitError) -> Any:
         return self.policy.resume(self.last, self.op.throw, error)
 
@@ -326,7 +346,16 @@ class SyncEngine:
         self.policy.adopt(self._client)
         self._auth_lock = threading.Lock()
 
+    #: the threads batches are sent on, made on the first batch (see ``_batch_pool``)
+    _batch_threads: ThreadPoolExecutor | None = None
+    _batch_closed = False
+
     def close(self) -> None:
+        with _BATCH_LOCK:
+            self._batch_closed = True
+            threads, self._batch_threads = self._batch_threads, None
+        if threads is not None:
+            threads.shutdown(wait=True, cancel_futures=True)
         self._client.close()
 
     def run(self, op: Operation[T]) -> T:
@@ -348,7 +377,8 @@ class SyncEngine:
             raise self.policy.scrub(exc) from None
 
     def iterate(self, op: ListOperation) -> Iterator[Any]:
-        """Drive a listing, handing out spaces as they come; each page has its own deadline."""
+        """Drive a listing, handing out spaces as they come; each page has its own
+        deadline, and the requests of a batch are sent concurrently."""
         steps = _Stepper(self.policy, op)
         try:
             item = steps.first()
@@ -360,6 +390,9 @@ class SyncEngine:
                         item = steps.fail(exc)
                     else:
                         item = steps.answer(response)
+                elif isinstance(item, Requests):
+                    answered = self._send_batch(item)
+                    item = steps.answers(Responses(answered), answered)
                 else:
                     yield item
                     item = steps.answer(None)
@@ -369,6 +402,34 @@ class SyncEngine:
             raise self.policy.scrub(exc) from None
         finally:
             op.close()
+
+    def _send_batch(self, batch: Requests) -> list[Response | SpacekitError]:
+        """Every request of ``batch`` through ``send``, at most ``BATCH_IN_FLIGHT`` at a
+        time; each answer, or the error it ended with, in the batch's order."""
+        threads = self._batch_pool() if len(batch) > 1 else None
+        if threads is None:  # one request, or a closed engine: no thread to wait on
+            return [self._answer(request) for request in batch]
+        futures: list[Future[Response | SpacekitError]] = [
+            threads.submit(self._answer, request) for request in batch
+        ]
+        try:
+            return [future.result() for future in futures]
+        finally:
+            for future in futures:  # an interrupt while waiting: start no more of them
+                future.cancel()
+
+    def _answer(self, request: Request) -> Response | SpacekitError:
+        """One request of a batch, with its own deadline from when it is sent."""
+        try:
+            return self.send(request)
+        except SpacekitError as exc:
+            return exc
+
+    def _batch_pool(self) -> ThreadPoolExecutor | None:
+        with _BATCH_LOCK:
+            if self._batch_threads is None and not self._batch_closed:
+                self._batch_threads = ThreadPoolExecutor(BATCH_IN_FLIGHT, thread_name_prefix="spacekit-batch")
+            return self._batch_threads
 
     def send(self, request: Request, deadline_at: float | None = None) -> Response:
         deadline_at = deadline_at or self.policy.deadline_at()
@@ -501,6 +562,9 @@ class AsyncEngine:
                         item = steps.fail(exc)
                     else:
                         item = steps.answer(response)
+                elif isinstance(item, Requests):
+                    answered = await self._send_batch(item)
+                    item = steps.answers(Responses(answered), answered)
                 else:
                     yield item
                     item = steps.answer(None)
@@ -510,6 +574,26 @@ class AsyncEngine:
             raise self.policy.scrub(exc) from None
         finally:
             op.close()
+
+    async def _send_batch(self, batch: Requests) -> list[Response | SpacekitError]:
+        """The twin of ``SyncEngine._send_batch``: tasks, at most ``BATCH_IN_FLIGHT``
+        sending at once; none is left running when this returns or is cancelled."""
+        in_flight = asyncio.Semaphore(BATCH_IN_FLIGHT)
+
+        async def answer(request: Request) -> Response | SpacekitError:
+            async with in_flight:
+                try:
+                    return await self.send(request)  # its own deadline, from when it is sent
+                except SpacekitError as exc:
+                    return exc
+
+        tasks = [asyncio.ensure_future(answer(request)) for request in batch]
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def send(self, request: Request, deadline_at: float | None = None) -> Response:
         deadline_at = deadline_at or self.policy.deadline_at()

@@ -1,4 +1,5 @@
-"""What an operation and the engine exchange: ``Request`` out, ``Response`` back.
+"""What an operation and the engine exchange: ``Request`` out, ``Response`` back;
+for a listing also ``Requests`` out (several at once), ``Responses`` back.
 
 Plain values with no I/O of their own. ``Response.json`` (and ``load_json``, for
 plugins that read a body without the error carrying it) reads strict JSON from an
@@ -9,12 +10,12 @@ untrusted source: anything unreadable is an error about the answer, never a raw
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
 
-from ._errors import ProtocolError
+from ._errors import ProtocolError, SpacekitError
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 MAX_JSON_DEPTH = 100
@@ -98,6 +99,83 @@ class Response:
             status=self.status,
             body=self.text,
         )
+
+
+class Requests(tuple[Request, ...]):
+    """Requests a listing wants sent together: ``answers = yield Requests(requests)``.
+
+    The engine sends them concurrently (a few at a time), each exactly as a lone
+    request (credentials, rate limit, retries, its own deadline, error mapping), and
+    sends back ``Responses``, the answers in the same order. At least one request.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, requests: Iterable[Request]) -> Requests:
+        batch = super().__new__(cls, requests)
+        if not batch:
+            raise ValueError("Requests needs at least one request")
+        for request in batch:
+            if not isinstance(request, Request):
+                raise TypeError(f"Requests holds Request objects, not {type(request).__name__}")
+        return batch
+
+    def __repr__(self) -> str:
+        return f"<Requests {', '.join(f'{r.method} {_without_query(r.path)}' for r in self)}>"
+
+
+class Responses:
+    """The answers to a ``Requests`` batch, in the batch's order.
+
+    ``answers[i]`` is the ``Response`` to the batch's request ``i``; iterating gives
+    them in order. Where a request failed, reading its answer raises that request's
+    error: the same ``SpacekitError`` (after the same retries) that a lone request
+    would have thrown into the generator, raised where the plugin reads it. Reading
+    in order therefore sees every answer before the first failure, then the failure;
+    a plugin catches it around the read as it would around a lone ``yield``. An
+    answer that is never read is never raised: a plugin that drops the rest of a
+    batch (to ask again from another offset, say) drops their failures too.
+    """
+
+    __slots__ = ("_answers", "_on_read")
+
+    def __init__(
+        self,
+        answers: Iterable[Response | SpacekitError],
+        on_read: Callable[[int], None] | None = None,
+    ) -> None:
+        self._answers = tuple(answers)
+        self._on_read = on_read
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def __getitem__(self, index: int) -> Response:
+        answer = self._answers[index]
+        if self._on_read is not None:
+            self._on_read(index % len(self._answers))
+        if isinstance(answer, SpacekitError):
+            raise answer
+        return answer
+
+    def __iter__(self) -> Iterator[Response]:
+        for index in range(len(self._answers)):
+            yield self[index]
+
+    def __repr__(self) -> str:
+        said = [str(a.status) if isinstance(a, Response) else type(a).__name__ for a in self._answers]
+        return f"<Responses {', '.join(said)}>"
+
+    @property
+    def failed(self) -> bool:
+        """Whether any request of the batch failed (its answer raises when read)."""
+        return any(isinstance(a, SpacekitError) for a in self._answers)
+
+    def observed(self, on_read: Callable[[int], None]) -> Responses:
+        """The same answers, calling ``on_read(i)`` as answer ``i`` is read (before it
+        is returned or raised): how ``spacekit``'s listing guard tells the pages of a
+        batch apart. Plugins have no use for it."""
+        return Responses(self._answers, on_read)
 
 
 def _without_query(path: str) -> str:

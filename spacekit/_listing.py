@@ -11,6 +11,13 @@ promises that no plugin has to write for itself:
   ``ProtocolError`` saying so, and so does a long run of requests bringing nothing
   new. Either way the number of requests stays bounded.
 
+A batch of requests (``Requests``) passes through to the engine and its answers
+(``Responses``) back to the provider, watched: the spaces yielded after the provider
+reads answer ``i`` and before it reads another, or asks for more, are answer ``i``'s
+page. So the pages of a batch are told apart, and checked one by one, as long as
+the provider reads each answer before yielding its spaces (reading them all first
+makes the batch count as its last page).
+
 What the wrapper cannot see is a space that a shifting listing never showed (one
 deleted meanwhile moves the next page's start past it): callers that must see
 everything, like migrations, list again.
@@ -18,53 +25,95 @@ everything, like migrations, list again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from ._errors import ProtocolError
-from ._plugin import ListOperation, Request, Response
+from ._plugin import ListOperation, Request, Requests, Response, Responses
 
 #: requests in a row that bring no new space before the listing is given up as a loop
 IDLE_REQUESTS: Final = 1000
 
 
+class _Pages:
+    """The page being read (the request it answers) and what it brought so far."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.seen: set[str] = set()
+        self.last: Request | None = None
+        self.given = self.new = 0  # spaces the provider gave on the current page; new ones
+        self.idle = 0  # pages in a row that brought nothing new
+
+    def turn(self, request: Request) -> None:
+        """The current page is over and ``request``'s begins: check what it brought."""
+        _check_page(self.last, self.given, self.new, len(self.seen), self.provider)
+        self.idle = self.idle + 1 if self.last is not None and self.new == 0 else 0
+        if self.idle >= IDLE_REQUESTS:
+            raise ProtocolError(
+                f"{_label(request)}: {self.idle} requests in a row brought no new space; "
+                "the listing was stopped (the provider's pages do not advance)",
+                provider=self.provider,
+            )
+        self.last, self.given, self.new = request, 0, 0
+
+    def end(self) -> None:
+        _check_page(self.last, self.given, self.new, len(self.seen), self.provider)
+
+
 def guarded(listing: ListOperation, provider: str) -> ListOperation:
     """``listing`` without repeated ids, ended by a ``ProtocolError`` if it goes round."""
-    seen: set[str] = set()
-    page_given = page_new = 0  # spaces the provider gave on the current page; new ones
-    idle = 0  # requests in a row that brought nothing new
-    last: Request | None = None
+    pages = _Pages(provider)
+    stop: list[ProtocolError] = []  # raised while the provider read an answer: it may not catch it
+
     try:
         item = next(listing)
         while True:
-            if isinstance(item, Request):
-                _check_page(last, page_given, page_new, len(seen), provider)
-                idle = idle + 1 if last is not None and page_new == 0 else 0
-                if idle >= IDLE_REQUESTS:
-                    raise ProtocolError(
-                        f"{_label(item)}: {idle} requests in a row brought no new space; "
-                        "the listing was stopped (the provider's pages do not advance)",
-                        provider=provider,
-                    )
-                last, page_given, page_new = item, 0, 0
+            if isinstance(item, (Request, Requests)):
+                pages.turn(item if isinstance(item, Request) else item[0])
                 try:
-                    response: Response | None = yield item
+                    answer: Response | Responses | None = yield item
                 except GeneratorExit:
                     raise
                 except BaseException as exc:  # an error the engine throws in: the provider decides
                     item = listing.throw(exc)
                 else:
-                    item = listing.send(response)
+                    if isinstance(item, Requests) and isinstance(answer, Responses):
+                        answer = answer.observed(_reader(item, pages, stop))
+                    item = listing.send(answer)
+                if stop:
+                    raise stop[0]
                 continue
-            page_given += 1
-            if item.id not in seen:
-                seen.add(item.id)
-                page_new += 1
+            pages.given += 1
+            if item.id not in pages.seen:
+                pages.seen.add(item.id)
+                pages.new += 1
                 yield item
             item = listing.send(None)
+            if stop:
+                raise stop[0]
     except StopIteration:
-        _check_page(last, page_given, page_new, len(seen), provider)
+        pages.end()
     finally:
         listing.close()
+
+
+def _reader(batch: Requests, pages: _Pages, stop: list[ProtocolError]) -> Callable[[int], None]:
+    """What runs as the provider reads a batch's answer: a new page begins, unless it
+    reads the one it read last."""
+    current = [0]
+
+    def on_read(index: int) -> None:
+        if index == current[0] or stop:
+            return
+        current[0] = index
+        try:
+            pages.turn(batch[index])
+        except ProtocolError as exc:
+            stop.append(exc)
+            raise
+
+    return on_read
 
 
 def _check_page(last: Request | None, given: int, new: int, seen: int, provider: str) -> None:

@@ -15,6 +15,16 @@ The HTTP engine runs the same generator over ``httpx.Client`` or
 engine owns authentication headers, timeouts, retries, rate limits and redaction.
 A response with status >= 400 is turned into an error by ``Provider.error`` and
 thrown into the generator (which may catch it, say to treat 404 as "absent").
+
+A listing that knows several requests it will need (the remaining pages, once the
+first page gave the count) may yield them together as ``Requests``; the engine sends
+them concurrently, a few at a time (each as a lone request: credentials, retries,
+rate limit, its own deadline), and sends back ``Responses``, the answers in the
+batch's order. A request that failed raises its error where its answer is read::
+
+    answers = yield Requests(Request("GET", "/v1/items/", params={"page": str(n)}) for n in pages)
+    for answer in answers:  # in order; the first failure is raised at its place
+        yield from parse_page(answer)
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from collections.abc import Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from ._errors import SpacekitError, error_for_status
-from ._exchange import IDEMPOTENT, MAX_JSON_DEPTH, Request, Response, load_json
+from ._exchange import IDEMPOTENT, MAX_JSON_DEPTH, Request, Requests, Response, Responses, load_json
 from ._model import Capability, Space, SpaceKind, SpaceToken, Subspace
 from ._settings import Setting, check_option_values, check_settings, option_specs
 
@@ -41,7 +51,9 @@ __all__ = [
     "Plugin",
     "Provider",
     "Request",
+    "Requests",
     "Response",
+    "Responses",
     "Setting",
     "check_option_values",
     "check_settings",
@@ -66,8 +78,9 @@ class EmulatorLike(Protocol):
 Operation = Generator[Request, Response, T]
 """An operation: yields requests, is sent their responses, returns its result."""
 
-ListOperation = Generator[Request | Space, Response | None, None]
-"""A listing: yields requests (sent their responses) and spaces (sent None)."""
+ListOperation = Generator[Request | Requests | Space, Response | Responses | None, None]
+"""A listing: yields requests (sent their responses), batches of requests (sent
+``Responses``, the answers in order) and spaces (sent None)."""
 
 
 class Provider(abc.ABC):
@@ -197,6 +210,8 @@ class Provider(abc.ABC):
             item = next(listing)
             if isinstance(item, Request):
                 listing.send((yield item))  # reading the answer raises what it says
+            elif isinstance(item, Requests):
+                yield item[0]  # a batch to begin with: its first request says enough
         except StopIteration:
             pass
         finally:

@@ -161,7 +161,9 @@ def seeded(provider: str, count: int) -> Any:
 
 
 def rewrite(emu: Any, provider: str, change: Callable[[list[Any], int], list[Any]]) -> None:
-    """Pass every listing answer's spaces through ``change(spaces, answer_number)``."""
+    """Pass every listing answer's spaces through ``change(spaces, number)``: the
+    answer's page number (its offset over the page size) for NeuroIO, whose pages may
+    be asked for together and answered in any order; else how many answers came before."""
     method, path, key = LISTED[provider]
     dispatch = emu.dispatch
     answered = [0]
@@ -171,8 +173,11 @@ def rewrite(emu: Any, provider: str, change: Callable[[list[Any], int], list[Any
         if request.method != method or request.url.path != path or response.status_code != 200:
             return response
         body = json.loads(response.content)
-        body[key] = change(body[key], answered[0])
-        answered[0] += 1
+        if provider == "neuroio":
+            number = int(request.url.params["offset"]) // emu.max_limit
+        else:
+            number, answered[0] = answered[0], answered[0] + 1
+        body[key] = change(body[key], number)
         return httpx.Response(200, headers={"Content-Type": "application/json"}, json=body)
 
     emu.dispatch = rewritten
@@ -208,7 +213,9 @@ def test_an_answer_of_only_seen_ids_is_a_protocol_error(provider: str):
         listed: list[str] = []
         with pytest.raises(ProtocolError, match="only spaces already listed"):
             listed.extend(space.id for space in store.list())
-    assert len([r for r in emu.requests if r.path == "/v1/spaces/"]) == 2  # after the refused full list
+    # after the refused full list: the first page, then the two left (its count says so),
+    # asked for together; the first of them repeats the first page
+    assert len([r for r in emu.requests if r.path == "/v1/spaces/"]) == 3
 
 
 def test_neuroio_pages_cycling_are_a_protocol_error_after_few_requests():
@@ -222,9 +229,13 @@ def test_neuroio_pages_cycling_are_a_protocol_error_after_few_requests():
         return seen_pages[number % 2]  # A, B, A, B...
 
     rewrite(emu, "neuroio", cycle)
+    listed: list[Space] = []
     with fast_store(emu) as store, pytest.raises(ProtocolError, match="go round"):
-        list(store.list())
-    assert len([r for r in emu.requests if r.path == "/v1/spaces/"]) == 3  # after the refused full list
+        listed.extend(store.list())
+    assert len(listed) == 10  # A and B, once each
+    # after the refused full list: the first page (A), then the four its count says are
+    # left, asked for together and read in order: B, then A again stops the listing
+    assert len([r for r in emu.requests if r.path == "/v1/spaces/"]) == 5
 
 
 def test_neuroio_a_space_deleted_while_listing_skips_one_and_repeats_none():

@@ -17,6 +17,17 @@ account; where that list is refused (404, 405, 403...) or unreadable before its
 first space, the store lists by pages from then on. Listing with a query pages
 through ``GET /v1/spaces/?q=``, 100 at a time.
 
+Pages are asked for one at a time until one tells the ``count``; from then on the
+offsets left are known, and the next ``PAGES_AHEAD`` pages are asked for at once
+(``Requests``, sent concurrently by the engine), stepping by what that page held (a
+server that serves fewer than asked is still read in full), their spaces yielded in
+offset order. A page of a batch that is not what the count promised (shorter or
+longer, or with another count: spaces were added or deleted meanwhile) ends the
+batch there: its spaces are given and the rest is read one page at a time, each
+from where the previous one ended, so nothing is skipped that a page-by-page reading
+would have shown. Pages without a count (a bare array, ``next`` links only) are read
+one at a time.
+
 NeuroIO spaces have an id and a name, nothing else (``writable_fields`` says so).
 A description given to ``create`` or ``update`` is treated alike: left out of the
 request, with a ``spacekit.FieldDroppedWarning`` from the store saying so (as for
@@ -31,9 +42,9 @@ any other call of the API with the store's token.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple, cast
 
 from spacekit import (
     Capability,
@@ -48,7 +59,9 @@ from spacekit.plugin import (
     Operation,
     Provider,
     Request,
+    Requests,
     Response,
+    Responses,
     Setting,
     error_for_status,
     field_errors,
@@ -64,6 +77,10 @@ log = logging.getLogger("spacekit.neuroio")
 PAGE_SIZE = 100
 """Spaces asked for per page. No maximum is published; the offset advances by what
 actually came back, so a server that caps pages lower is still read in full."""
+
+PAGES_AHEAD = 8
+"""Pages asked for at once where the count says they are there: at most this many
+pages of spaces are held at a time."""
 
 SPACES = "/v1/spaces/"
 FULL_LIST = "/v1/lists/spaces/"
@@ -157,20 +174,51 @@ class NeuroIOProvider(Provider):
         return given
 
     def _pages(self, query: str | None, needle: str | None, offset: int) -> ListOperation:
+        """Pages from ``offset`` on: one at a time until one tells the count, then the
+        offsets left in batches of ``PAGES_AHEAD`` (see the module's docstring)."""
+        ahead = True  # until a batch finds the listing changed: then one page at a time
         while True:
-            params = {"limit": str(PAGE_SIZE), "offset": str(offset)}
-            if query:
-                params["q"] = query
-            response = yield Request("GET", SPACES, params=params)
-            assert response is not None  # the engine answers every request it is given
-            items, has_more = _read_page(response)
-            for item in items:
-                space = self._parse(response, item)
-                if _matches(space, needle):
-                    yield space
-            offset += len(items)
-            if not items or not has_more(offset):
+            response = cast(Response, (yield _page_request(query, offset)))
+            page = _read_page(response)
+            yield from self._spaces(response, page.items, needle)
+            offset += len(page.items)
+            if not page.items or not page.more(offset):
                 return
+            if ahead and page.total is not None and offset < page.total:
+                ahead = False
+                left = yield from self._ahead(query, needle, offset, page.total, len(page.items))
+                if left is None:
+                    return
+                offset = left
+
+    def _ahead(
+        self, query: str | None, needle: str | None, offset: int, count: int, step: int
+    ) -> Generator[Request | Requests | Space, Response | Responses | None, int | None]:
+        """The pages from ``offset`` to ``count``, ``step`` spaces each, asked for
+        ``PAGES_AHEAD`` at a time, their spaces yielded in offset order. Returns None
+        when the listing is over, else the offset to read on from one page at a time
+        (a page was not what the count promised)."""
+        while offset < count:
+            offsets = range(offset, count, step)[:PAGES_AHEAD]
+            answers = cast(Responses, (yield Requests(_page_request(query, at) for at in offsets)))
+            for at, response in zip(offsets, answers, strict=True):  # a failure is raised in its place
+                page = _read_page(response)
+                yield from self._spaces(response, page.items, needle)
+                offset = at + len(page.items)
+                if (
+                    page.total != count
+                    or len(page.items) != min(step, count - at)
+                    or page.more(offset) != (offset < count)
+                ):
+                    log.info("GET %s: the listing changed under its pages; reading on one at a time", SPACES)
+                    return offset if page.items and page.more(offset) else None
+        return None
+
+    def _spaces(self, response: Response, items: Sequence[Any], needle: str | None) -> Iterator[Space]:
+        for item in items:
+            space = self._parse(response, item)
+            if _matches(space, needle):
+                yield space
 
     def get(self, space_id: str) -> Operation[Space]:
         response = yield Request("GET", _space_path(space_id))
@@ -321,20 +369,39 @@ def _framework_fields(body: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _read_page(response: Response) -> tuple[list[Any], Callable[[int], bool]]:
-    """A page's items, and a test ``has_more(next_offset)`` fitting its envelope."""
+def _page_request(query: str | None, offset: int) -> Request:
+    params = {"limit": str(PAGE_SIZE), "offset": str(offset)}
+    if query:
+        params["q"] = query
+    return Request("GET", SPACES, params=params)
+
+
+class _Page(NamedTuple):
+    """One page: its items, ``total``, the ``count`` it tells (None: it tells none, or
+    not as an integer), and ``more(next_offset)``, whether its envelope says pages follow."""
+
+    items: list[Any]
+    total: int | None
+    more: Callable[[int], bool]
+
+
+def _read_page(response: Response) -> _Page:
+    """A page's items, its count, and a test ``more(next_offset)`` fitting its envelope."""
     body = response.json()
     if isinstance(body, list):  # a bare array: read on until an empty page
-        return body, lambda _next: True
+        return _Page(body, None, lambda _next: True)
     if not isinstance(body, Mapping) or not isinstance(body.get("results"), list):
         raise response.protocol_error("a page of spaces must be a list or an object with 'results'")
     items: list[Any] = body["results"]
+    count = body.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        count = None
     if "next" in body:
         if body["next"] is not None and not isinstance(body["next"], str):
             raise response.protocol_error("'next' must be a URL or null")
         more = body["next"] is not None
-        return items, lambda _next: more
-    count = body.get("count")
-    if isinstance(count, bool) or not isinstance(count, int):
+        return _Page(items, count, lambda _next: more)
+    if count is None:
         raise response.protocol_error("a page without 'next' needs an integer 'count'")
-    return items, lambda next_offset: next_offset < count
+    total = count
+    return _Page(items, count, lambda next_offset: next_offset < total)

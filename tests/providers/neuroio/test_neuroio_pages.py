@@ -100,7 +100,10 @@ def test_a_page_that_does_not_advance_stops_the_listing(envelope: str) -> None:
     with emulator.connect() as store, pytest.raises(ProtocolError, match="already listed"):
         listed.extend(s.id for s in store.list())
     assert listed == ids[:5]
-    assert len(emulator.requests) == 1 + 2  # the second page repeated the first: stop, loudly
+    if envelope == "array":  # no count: the second page repeated the first, stop, loudly
+        assert len(emulator.requests) == 1 + 2
+    else:  # the count says two pages are left, asked for together: the first of them stops it
+        assert len(emulator.requests) == 1 + 1 + 2
 
 
 async def test_the_async_store_reads_every_envelope() -> None:
