@@ -58,7 +58,32 @@ class EngineConfig:
                 raise ConfigError(f"{prefix}setting {name!r} must be {wanted}, got {value!r}")
         if "base_url" not in values:
             raise ConfigError(f"{prefix}setting 'base_url' is missing")
+        transport = values.get("transport")
+        if transport is not None and not (_sends(transport, sync=True) or _sends(transport, sync=False)):
+            raise ConfigError(
+                f"{prefix}setting 'transport' must be an httpx transport, got {type(transport).__name__}"
+            )
         return cls(**values)
+
+    def check_transport(self, *, sync: bool, where: str = "") -> None:
+        """A ``ConfigError`` unless the transport (if any) suits a sync or an async store."""
+        if self.transport is None or _sends(self.transport, sync=sync):
+            return
+        prefix = f"{where}: " if where else ""
+        kind, other, opener = (
+            ("sync", "an async", "connect_async") if sync else ("async", "a sync", "connect")
+        )
+        article = "a" if sync else "an"
+        raise ConfigError(
+            f"{prefix}setting 'transport' is {other} httpx transport ({type(self.transport).__name__}), "
+            f"which {article} {kind} store cannot use: open the store with spacekit.{opener}, or give "
+            f"it {article} {kind} transport"
+        )
+
+
+def _sends(transport: Any, *, sync: bool) -> bool:
+    """Whether ``transport`` is an httpx transport of that kind (duck-typed, as httpx is)."""
+    return callable(getattr(transport, "handle_request" if sync else "handle_async_request", None))
 
 
 def _positive(value: Any) -> bool:

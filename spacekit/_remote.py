@@ -159,11 +159,15 @@ class RemotePlugin(Plugin):
 
     def open(self, settings: Mapping[str, Any]) -> SpaceStore:
         checked = self.check_settings(settings)
-        return RemoteStore(self.provider_class(checked), EngineConfig.from_settings(checked))
+        config = EngineConfig.from_settings(checked)
+        config.check_transport(sync=True, where=self.name)
+        return RemoteStore(self.provider_class(checked), config)
 
     def open_async(self, settings: Mapping[str, Any]) -> AsyncSpaceStore:
         checked = self.check_settings(settings)
-        return AsyncRemoteStore(self.provider_class(checked), EngineConfig.from_settings(checked))
+        config = EngineConfig.from_settings(checked)
+        config.check_transport(sync=False, where=self.name)
+        return AsyncRemoteStore(self.provider_class(checked), config)
 
     def emulator(self) -> EmulatorLike | None:
         if not self._emulator:
