@@ -277,3 +277,23 @@ def test_a_failed_commit_reaches_every_writer_of_the_batch_and_keeps_no_row(tmp_
         assert [r.source_id for r in journal.records()] == ["before0"]
         journal.record(_records(1, "after")[0])  # the journal still works
         assert [r.source_id for r in journal.records()] == ["after0", "before0"]
+
+
+def test_only_the_spaces_a_journal_holds_are_looked_up_in_it(
+    source: spacekit.SpaceStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up: list[str] = []
+    get = Journal.get
+
+    def counted(self: Journal, source_id: str) -> Record | None:
+        looked_up.append(source_id)
+        return get(self, source_id)
+
+    monkeypatch.setattr(Journal, "get", counted)
+    journal = tmp_path / "j.db"
+    first = migrate(source, spacekit.connect("memory"), journal=journal, select=["space-1", "space-4"])
+    assert first.ok and looked_up == []  # a new journal holds nothing: no row read per space
+    target = spacekit.connect("memory")
+    again = migrate(source, target, journal=journal)
+    assert sorted(looked_up) == [s.id for s in source.list() if s.name in ("space-1", "space-4")]
+    assert again.counts["created"] == 6  # the earlier copies are not on this target: made again

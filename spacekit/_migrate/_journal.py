@@ -241,6 +241,19 @@ class Journal:
                 return
             after = rows[-1]["source_id"]
 
+    def source_ids(self) -> Iterator[str]:
+        """The source ids of every row, in pages."""
+        after = ""
+        while True:
+            with self._session() as db:
+                rows = db.execute(
+                    "SELECT source_id FROM items WHERE source_id > ? ORDER BY source_id LIMIT 5000", [after]
+                ).fetchall()
+            yield from (row[0] for row in rows)
+            if len(rows) < 5000:
+                return
+            after = rows[-1][0]
+
     def claimed(self) -> Iterator[str]:
         """Target ids that some source space already maps to (done, or paired by a skip)."""
         with self._session() as db:

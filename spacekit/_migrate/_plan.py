@@ -268,9 +268,13 @@ class Planner:
         self.transform = transform
         #: subspaces are created one by one after their space (``_subspaces``), not lost
         self.carry_subspaces = carry_subspaces
+        #: the source ids the journal held when the run began: only those are looked up
+        #: in it (a row per space would otherwise be read while the workers write theirs)
+        self._journaled = Fingerprints(journal.source_ids()) if journal else Fingerprints()
 
     def plan(self, source: Space) -> Record:
-        earlier = self.journal.get(source.id) if self.journal else None
+        journaled = self.journal is not None and source.id in self._journaled
+        earlier = self.journal.get(source.id) if self.journal is not None and journaled else None
         if earlier is not None and earlier.state is State.DONE and self._still_there(earlier):
             earlier.action, earlier.outcome, earlier.journaled = Action.SKIP, Outcome.SKIPPED, False
             earlier.reason, earlier.error = "already migrated (journal)", None
