@@ -52,7 +52,7 @@ from ._errors import (
 )
 from ._groupcommit import GroupCommit, Write
 from ._model import Principal, Space, SpaceKind, Subspace, parse_datetime
-from ._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, primary_code, use_wal
+from ._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, immediate, primary_code, use_wal
 
 MEMORY: Final = ":memory:"
 PAGE_SIZE: Final = 500
@@ -253,8 +253,7 @@ class Database:
         transaction is rolled back, and nothing else is in it yet."""
         connection = self._connection
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(connection):
                 taken = batch
                 if len(taken) == 1:
                     taken[0].result = taken[0].work(connection)
@@ -263,11 +262,6 @@ class Database:
                     for entry in taken:
                         self._savepoint(connection, entry)
                     taken = self._writes.more(batch)
-                connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
         except Exception as exc:  # each caller gets its own exception object
             for entry in batch:
                 if entry.error is None:

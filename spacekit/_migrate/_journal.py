@@ -35,7 +35,7 @@ from typing import Any, Final
 
 from .._errors import ConfigError
 from .._groupcommit import GroupCommit, Write
-from .._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, primary_code, use_wal
+from .._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, immediate, primary_code, use_wal
 from ._record import Action, Record, State
 from ._report import Identity
 
@@ -209,18 +209,11 @@ class Journal:
     def _batch(self, batch: list[Write[Any]]) -> None:
         """Write a batch of rows (and those queued meanwhile) in one transaction."""
         try:
-            with self._session() as db:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    taken = batch
-                    while taken:
-                        db.executemany(_INSERT, [entry.work for entry in taken])
-                        taken = self._writes.more(batch)
-                    db.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
+            with self._session() as db, immediate(db):
+                taken = batch
+                while taken:
+                    db.executemany(_INSERT, [entry.work for entry in taken])
+                    taken = self._writes.more(batch)
         except ConfigError as exc:  # each writer gets its own
             for entry in batch:
                 entry.error = ConfigError(str(exc))
@@ -230,29 +223,24 @@ class Journal:
 
     def records(self) -> Iterator[Record]:
         """Every row, in pages, so that a large journal is not read at once."""
-        after = ""
-        while True:
-            with self._session() as db:
-                rows = db.execute(
-                    "SELECT * FROM items WHERE source_id > ? ORDER BY source_id LIMIT 500", [after]
-                ).fetchall()
-            yield from (_record(row) for row in rows)
-            if len(rows) < 500:
-                return
-            after = rows[-1]["source_id"]
+        return (_record(row) for row in self._rows("*", 500))
 
     def source_ids(self) -> Iterator[str]:
         """The source ids of every row, in pages."""
+        return (row["source_id"] for row in self._rows("source_id", 5000))
+
+    def _rows(self, columns: str, page: int) -> Iterator[sqlite3.Row]:
         after = ""
         while True:
             with self._session() as db:
                 rows = db.execute(
-                    "SELECT source_id FROM items WHERE source_id > ? ORDER BY source_id LIMIT 5000", [after]
+                    f"SELECT {columns} FROM items WHERE source_id > ? ORDER BY source_id LIMIT {page}",
+                    [after],
                 ).fetchall()
-            yield from (row[0] for row in rows)
-            if len(rows) < 5000:
+            yield from rows
+            if len(rows) < page:
                 return
-            after = rows[-1][0]
+            after = rows[-1]["source_id"]
 
     def claimed(self) -> Iterator[str]:
         """Target ids that some source space already maps to (done, or paired by a skip)."""
