@@ -117,6 +117,11 @@ class _Policy:
         self.base_url, self.headers = client.base_url, client.headers
         self._urls.clear()
 
+    def closed(self) -> ProviderError:
+        """What a request on a closed store meets."""
+        name = self.provider.name
+        return ProviderError(f"the {name} store is closed: open it again to use it", provider=name)
+
     def deadline_at(self) -> float:
         """When a call starting now must end."""
         return time.monotonic() + self.config.deadline
@@ -348,11 +353,11 @@ class SyncEngine:
 
     #: the threads batches are sent on, made on the first batch (see ``_batch_pool``)
     _batch_threads: ThreadPoolExecutor | None = None
-    _batch_closed = False
+    _closed = False  # set by ``close``: no request is sent after it
 
     def close(self) -> None:
         with _BATCH_LOCK:
-            self._batch_closed = True
+            self._closed = True
             threads, self._batch_threads = self._batch_threads, None
         if threads is not None:
             threads.shutdown(wait=True, cancel_futures=True)
@@ -427,11 +432,13 @@ class SyncEngine:
 
     def _batch_pool(self) -> ThreadPoolExecutor | None:
         with _BATCH_LOCK:
-            if self._batch_threads is None and not self._batch_closed:
+            if self._batch_threads is None and not self._closed:
                 self._batch_threads = ThreadPoolExecutor(BATCH_IN_FLIGHT, thread_name_prefix="spacekit-batch")
             return self._batch_threads
 
     def send(self, request: Request, deadline_at: float | None = None) -> Response:
+        if self._closed:
+            raise self.policy.closed()
         deadline_at = deadline_at or self.policy.deadline_at()
         self._authenticate_if_needed(deadline_at)
         generation = self.policy.auth_generation
@@ -530,7 +537,10 @@ class AsyncEngine:
         self.policy.adopt(self._client)
         self._auth_lock: asyncio.Lock | None = None
 
+    _closed = False  # set by ``close``: no request is sent after it
+
     async def close(self) -> None:
+        self._closed = True
         await self._client.aclose()
 
     async def run(self, op: Operation[T]) -> T:
@@ -596,6 +606,8 @@ class AsyncEngine:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def send(self, request: Request, deadline_at: float | None = None) -> Response:
+        if self._closed:
+            raise self.policy.closed()
         deadline_at = deadline_at or self.policy.deadline_at()
         await self._authenticate_if_needed(deadline_at)
         generation = self.policy.auth_generation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import socket
@@ -269,3 +270,29 @@ def test_a_request_marked_retry_safe_may_be_repeated_whatever_its_method() -> No
     assert Request("POST", "/x", retry_safe=True).idempotent
     assert not Request("POST", "/x").idempotent
     assert not Request("GET", "/x", retry_safe=False).idempotent
+
+
+def test_a_closed_store_refuses_every_call_before_any_request(emulator: ToyEmulator) -> None:
+    store = emulator.open()
+    assert store.get("1").name == "one"
+    store.close()
+    sent = len(emulator.requests)
+    for call in (lambda: store.get("1"), lambda: list(store.list()), lambda: store.create("two")):
+        with pytest.raises(spacekit.ProviderError, match="toy store is closed"):
+            call()
+    assert len(emulator.requests) == sent
+
+
+def test_a_closed_async_store_refuses_every_call_before_any_request(emulator: ToyEmulator) -> None:
+    async def run() -> None:
+        store = emulator.open_async()
+        assert (await store.get("1")).name == "one"
+        await store.aclose()
+        sent = len(emulator.requests)
+        with pytest.raises(spacekit.ProviderError, match="toy store is closed"):
+            await store.get("1")
+        with pytest.raises(spacekit.ProviderError, match="toy store is closed"):
+            [space async for space in store.list()]
+        assert len(emulator.requests) == sent
+
+    asyncio.run(run())
