@@ -543,14 +543,22 @@ def case_extends(seed: int, rng: random.Random, folder: str) -> Outcome:
     return Outcome(seed, ("local", target_kind), faults, runs, problems + wrong())
 
 
+def paged_pair(
+    rng: random.Random, folder: str, targets: list[str], pages: tuple[int, int]
+) -> tuple[Side, Side, Any]:
+    """A NeuroIO source that lists by pages of a random size in ``pages`` (the full list
+    would be one answer), a target of one of ``targets`` kinds, and the source's emulator."""
+    source, target = Side("neuroio", folder, "source"), Side(rng.choice(targets), folder, "target")
+    assert source.emulator is not None
+    emulator: Any = source.emulator
+    emulator.max_limit = rng.randint(*pages)
+    emulator.serves_full_list = False
+    return source, target, emulator
+
+
 def case_shift(seed: int, rng: random.Random, folder: str) -> Outcome:
     """Spaces deleted from (and created in) a paginated source while it is listed."""
-    target_kind = rng.choice(["local", "datablist", "neuroio"])
-    source, target = Side("neuroio", folder, "source"), Side(target_kind, folder, "target")
-    assert source.emulator is not None
-    emu: Any = source.emulator
-    emu.max_limit = rng.randint(3, 10)
-    emu.serves_full_list = False  # the listing pages (the full list is one answer)
+    source, target, emu = paged_pair(rng, folder, ["local", "datablist", "neuroio"], (3, 10))
     selected = seed_source(source, rng, seed)
     before = target.names()
     journal = os.path.join(folder, "journal.db")
@@ -581,7 +589,7 @@ def case_shift(seed: int, rng: random.Random, folder: str) -> Outcome:
         return check_after_shift(source, target, before, journal, expected())
 
     runs, problems = until_ok(lambda: migrate_case(source, target, journal, transform=shift), wrong)
-    return Outcome(seed, ("neuroio", target_kind), faults, runs, problems + wrong())
+    return Outcome(seed, ("neuroio", target.provider), faults, runs, problems + wrong())
 
 
 def check_after_shift(
@@ -597,12 +605,7 @@ def check_after_shift(
 
 def case_cycle(seed: int, rng: random.Random, folder: str) -> Outcome:
     """A source whose pages go round: the run must stop, never say ok; then it is fixed."""
-    target_kind = rng.choice(["local", "datablist"])
-    source, target = Side("neuroio", folder, "source"), Side(target_kind, folder, "target")
-    assert source.emulator is not None
-    emu: Any = source.emulator
-    emu.max_limit = rng.randint(2, 5)
-    emu.serves_full_list = False  # the listing pages (the full list is one answer)
+    source, target, emu = paged_pair(rng, folder, ["local", "datablist"], (2, 5))
     selected = seed_source(source, rng, seed)
     before = target.names()
     journal = os.path.join(folder, "journal.db")
@@ -627,7 +630,7 @@ def case_cycle(seed: int, rng: random.Random, folder: str) -> Outcome:
         return check(source, target, selected, before, journal)
 
     runs, more = until_ok(lambda: migrate_case(source, target, journal), wrong)
-    return Outcome(seed, ("neuroio", target_kind), faults, runs + 1, problems + more + wrong())
+    return Outcome(seed, ("neuroio", target.provider), faults, runs + 1, problems + more + wrong())
 
 
 def case_concurrent(seed: int, rng: random.Random, folder: str) -> Outcome:

@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
-class Write(Generic[T]):
+class Write:
     """One write: its work, then what came of it."""
 
     __slots__ = ("done", "error", "result", "work")
 
     def __init__(self, work: Any) -> None:
         self.work = work
-        self.result: T | None = None
+        self.result: Any = None
         self.error: BaseException | None = None
         self.done = False  # set, under the queue's condition, once result or error is final
 
@@ -42,18 +40,16 @@ class Write(Generic[T]):
 class GroupCommit:
     """The queue of one database's writes; ``run`` executes a batch of them."""
 
-    def __init__(
-        self, run: Callable[[list[Write[Any]]], None], interrupted: Callable[[], BaseException]
-    ) -> None:
+    def __init__(self, run: Callable[[list[Write]], None], interrupted: Callable[[], BaseException]) -> None:
         self._run = run
         self._interrupted = interrupted
         self._turn = threading.Condition()  # guards the two below; notified when a batch ends
-        self._queue: list[Write[Any]] = []  # writes not yet taken by a leader
+        self._queue: list[Write] = []  # writes not yet taken by a leader
         self._leading = False  # whether a thread is running a batch
 
     def submit(self, work: Any) -> Any:
         """What ``run`` made of ``work``: its result once committed, or its error raised."""
-        entry: Write[Any] = Write(work)
+        entry = Write(work)
         with self._turn:
             self._queue.append(entry)
             try:
@@ -72,7 +68,7 @@ class GroupCommit:
             raise entry.error
         return entry.result
 
-    def more(self, batch: list[Write[Any]]) -> list[Write[Any]]:
+    def more(self, batch: list[Write]) -> list[Write]:
         """The writes queued since ``batch`` was taken, now added to it (for ``run``:
         a thread has at most one write queued, so taking more until none comes ends)."""
         with self._turn:
@@ -80,7 +76,7 @@ class GroupCommit:
         batch += taken
         return taken
 
-    def _lead(self, batch: list[Write[Any]]) -> None:
+    def _lead(self, batch: list[Write]) -> None:
         """Run ``batch``, then mark its writes done and let the next leader go."""
         finished = False
         try:

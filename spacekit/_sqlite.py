@@ -234,7 +234,7 @@ class Database:
         or what failed the transaction, as a spacekit error (see ``_groupcommit``)."""
         return self._writes.submit(work)  # type: ignore[no-any-return]
 
-    def _batch(self, batch: list[Write[Any]]) -> None:
+    def _batch(self, batch: list[Write]) -> None:
         with self._lock:
             if self._closed:
                 for entry in batch:
@@ -242,7 +242,7 @@ class Database:
             else:
                 self._transaction(batch)
 
-    def _transaction(self, batch: list[Write[Any]]) -> None:
+    def _transaction(self, batch: list[Write]) -> None:
         """Run ``batch`` in one transaction, under the lock, setting each write's
         result or error; a failure of the transaction fails every write still without
         an error.
@@ -267,7 +267,7 @@ class Database:
                 if entry.error is None:
                     entry.result, entry.error = None, self._spacekit_error(exc)
 
-    def _savepoint(self, connection: sqlite3.Connection, entry: Write[Any]) -> None:
+    def _savepoint(self, connection: sqlite3.Connection, entry: Write) -> None:
         """Run one write of a batch; if it fails, undo it alone and keep its error.
 
         Should SQLite end the transaction itself (some I/O errors do), the error

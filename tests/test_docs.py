@@ -32,7 +32,7 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner
-from test_readme import newcomer_env, run_shell, shell_script
+from test_readme import newcomer_env, pytest_command, run_shell, shell_script
 
 import spacekit
 import spacekit.plugin
@@ -121,17 +121,7 @@ def test_a_pytest_block_passes(page: str, code: str, newcomer: tuple[Path, dict[
     work, env = newcomer
     (work / "test_block.py").write_text(code)
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            "test_block.py",
-        ],
+        pytest_command("test_block.py"),
         cwd=work,
         env=env,
         capture_output=True,
@@ -342,17 +332,7 @@ def test_the_plugin_guide_builds_a_working_plugin(tmp_path: Path) -> None:
     (tmp_path / "test_notes.py").write_text("\n\n".join(code for marker, code in parts if marker == "pytest"))
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            "test_notes.py",
-        ],
+        pytest_command("test_notes.py"),
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -132,19 +132,13 @@ def test_good_settings_from_strings_are_accepted(toy: Plugin) -> None:
     assert (config.timeout, config.retries, config.backoff, config.max_response_bytes) == (2.5, 0, 0.0, 1000)
 
 
-def test_a_transport_of_the_wrong_kind_is_a_config_error_before_any_request() -> None:
-    sent: list[httpx.Request] = []
-
-    async def answer(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(200, json={"id": 1, "name": "one"})
-
+def test_a_transport_of_the_wrong_kind_is_a_config_error_when_the_store_opens() -> None:
     with pytest.raises(spacekit.ConfigError, match=r"an async httpx transport .* spacekit\.connect_async"):
         plugin.open({"token": TOKEN, "transport": httpx.AsyncHTTPTransport()})
     with pytest.raises(spacekit.ConfigError, match=r"a sync httpx transport .* spacekit\.connect,"):
         plugin.open_async({"token": TOKEN, "transport": httpx.HTTPTransport()})
     with pytest.raises(spacekit.ConfigError, match="'transport' must be an httpx transport, got str"):
         plugin.open({"token": TOKEN, "transport": "http://proxy"})
-    both = httpx.MockTransport(answer)  # httpx's mock transport is of both kinds
-    plugin.open({"token": TOKEN, "transport": both}).close()
-    assert sent == []
+    both = httpx.MockTransport(lambda request: httpx.Response(200, json={"id": 1, "name": "one"}))
+    with plugin.open({"token": TOKEN, "transport": both}) as store:  # httpx's mock is of both kinds
+        assert store.get("1").name == "one"

@@ -323,19 +323,26 @@ def served_pair(tmp_path: Path) -> Iterator[tuple[Emulator, dict[str, str]]]:
         yield neuroio, {**os.environ, "SPACEKIT_CONFIG": str(config), "NO_COLOR": "1"}
 
 
-def test_sigint_to_the_cli_exits_130_and_the_same_command_resumes(served_pair, tmp_path: Path):
-    neuroio, env = served_pair
-    # Hold the creates until the child has been interrupted, so that it is mid-run
-    # however slow the machine is; then let the ones in flight finish.
-    dispatch, writing, release = neuroio.dispatch, threading.Event(), threading.Event()
+def hold_creates(emulator: Any, most: float) -> tuple[threading.Event, threading.Event]:
+    """Make the served emulator hold each create (at most ``most`` seconds) until
+    released: (set once a create arrives, the release)."""
+    dispatch, writing, release = emulator.dispatch, threading.Event(), threading.Event()
 
     def held(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
             writing.set()
-            release.wait(10)
+            release.wait(most)
         return dispatch(request)
 
-    neuroio.dispatch = held  # type: ignore[method-assign]
+    emulator.dispatch = held
+    return writing, release
+
+
+def test_sigint_to_the_cli_exits_130_and_the_same_command_resumes(served_pair, tmp_path: Path):
+    neuroio, env = served_pair
+    # Hold the creates until the child has been interrupted, so that it is mid-run
+    # however slow the machine is; then let the ones in flight finish.
+    writing, release = hold_creates(neuroio, 10)
     command = [sys.executable, "-m", "spacekit", "migrate", "src", "nio", "--journal", str(tmp_path / "j.db")]
     child = subprocess.Popen(
         command,
@@ -880,15 +887,7 @@ def test_4_a_second_run_into_the_same_target_is_refused_while_one_runs(tmp_path:
 
 def test_4_two_cli_runs_started_together_duplicate_nothing(served_pair, tmp_path: Path):
     neuroio, env = served_pair
-    dispatch, writing, release = neuroio.dispatch, threading.Event(), threading.Event()
-
-    def held(request: httpx.Request) -> httpx.Response:
-        if request.method == "POST":
-            writing.set()
-            release.wait(20)
-        return dispatch(request)
-
-    neuroio.dispatch = held  # type: ignore[method-assign]
+    writing, release = hold_creates(neuroio, 20)
     base = [sys.executable, "-m", "spacekit", "migrate", "src", "nio", "--journal"]
     first = subprocess.Popen(
         [*base, str(tmp_path / "a.db")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -58,6 +58,12 @@ def test_every_block_is_run_by_this_file() -> None:
     assert blocks("python") and tour_scripts()
 
 
+def pytest_command(*files: str) -> list[str]:
+    """pytest in a subprocess on ``files``, as a reader would run them: quiet, with no
+    cache left behind and the tests in their written order."""
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *files]
+
+
 def newcomer_env(home: Path, path: str) -> dict[str, str]:
     """The environment of someone who has never run spacekit: an empty HOME, no
     configuration, no proxy to reach the internet through."""
@@ -92,17 +98,7 @@ def test_python_block(number: int, newcomer: tuple[Path, dict[str, str]]) -> Non
     script = work / "test_readme_block.py"
     script.write_text(code)
     if re.search(r"^def test_", code, re.M):
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            str(script),
-        ]
+        command = pytest_command(str(script))
     else:
         command = [sys.executable, str(script)]
     result = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=180)

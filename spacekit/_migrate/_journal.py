@@ -206,7 +206,7 @@ class Journal:
         row.append(datetime.now(UTC).isoformat())
         self._writes.submit(row)
 
-    def _batch(self, batch: list[Write[Any]]) -> None:
+    def _batch(self, batch: list[Write]) -> None:
         """Write a batch of rows (and those queued meanwhile) in one transaction."""
         try:
             with self._session() as db, immediate(db):
