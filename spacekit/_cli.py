@@ -28,13 +28,12 @@ from . import _exitcodes
 from ._commands._common import SECRETS, Group
 from ._errors import SpacekitError
 from ._exitcodes import INTERRUPTED, PARTIAL
-from ._version import __version__
 
 BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader left
 
 COMMANDS: Final = {  # name: (module:attribute, its short help, which ``spacekit --help`` shows)
     "emulate": (
-        "spacekit._commands._emulate:emulate",
+        "spacekit._emulate_cli:command",
         "Serve an emulator of PROVIDER's API on a loopback port until Ctrl-C.",
     ),
     "export": (
@@ -142,7 +141,22 @@ class _Main(Group):
             ctx.exit(exit_code(exc))
 
 
+def _print_versions(ctx: click.Context) -> None:
+    from . import _registry
+
+    for distribution, version in _registry.distributions():
+        click.echo(f"{distribution} {version}")
+    ctx.exit()
+
+
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="spacekit")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_versions(ctx) if value else None,
+    help="Show the version of spacekit-core and of every installed plugin, and exit.",
+)
 def main() -> None:
     """One interface for every "spaces" API."""

@@ -1,4 +1,4 @@
-"""``spacekit emulate``: a provider's emulator served on a loopback port."""
+"""The ``spacekit emulate`` command (``command`` is what the core command line registers)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import time
 
 import click
 
-from .._errors import ConfigError
+from . import _config, _registry
+from ._errors import ConfigError
 
 
-@click.command()
+@click.command("emulate")
 @click.argument("provider")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="the port; 0 picks a free one")
 @click.option(
@@ -19,15 +20,14 @@ from .._errors import ConfigError
     help="the credential the emulator accepts (a token, or Datablist's API key), the same at every "
     "start; by default the emulator's own",
 )
-def emulate(provider: str, port: int, token: str | None) -> None:
+def command(provider: str, port: int, token: str | None) -> None:
     """Serve an emulator of PROVIDER's API on a loopback port until Ctrl-C.
 
     Prints, on stdout, a config file section for a store on it, named after the
     provider and the port (e.g. [stores.neuroio-emulator-8001]), whose credential is
     an env: reference; on stderr, the export line that sets that variable.
     """
-    from .. import _config, _registry
-    from ..testing import Emulator  # the seam only knows an emulator's protocol
+    from .testing import Emulator  # the seam only knows an emulator's protocol
 
     emulator = _registry.load(provider).emulator()
     if not isinstance(emulator, Emulator):
