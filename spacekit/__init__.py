@@ -30,7 +30,7 @@ from ._migrate import MigrationItem, MigrationReport, VerifyItem, VerifyReport, 
 from ._model import Capability, Member, Principal, Space, SpaceKind, SpaceToken, Subspace
 from ._plugin import Response
 from ._store import AsyncSpaceStore, SpaceStore
-from ._sync import SyncItem, SyncReport, TooManyChanges, sync
+from ._sync import StalePlan, SyncItem, SyncReport, TooManyChanges, sync
 from ._version import __version__
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "SpaceToken",
     "SpacekitError",
     "Subspace",
+    "StalePlan",
     "SyncItem",
     "SyncReport",
     "TooManyChanges",

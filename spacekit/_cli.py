@@ -702,6 +702,9 @@ def _register_migration_commands() -> None:
 
     main.add_command(sync_command)
     from ._emulate_cli import command as emulate_command
+    from ._manifestcli import command as manifest_command
+
+    main.add_command(manifest_command)
 
     main.add_command(emulate_command)
 
