@@ -1,11 +1,12 @@
 """The ``spacekit manifest`` commands: ``check`` a manifest offline, print its ``schema``.
 
-``check FILE`` reads the manifest as every command does (names declared twice,
+``check FILE...`` reads each manifest as every command does (names declared twice,
 unknown keys, ``renamed_from`` conflicts, bad values: each named with its line) and,
 with ``--for PROVIDER``, creates each declared space in an in-process emulator of
 that provider, as a sync would, so that a name the provider refuses, or two names it
 would store as one, are found before a sync runs. Nothing leaves the machine. Exit 0
-when the manifest is good, 2 when it is not: a pre-commit hook's contract.
+when every manifest is good, 2 when one is not: a pre-commit hook's contract (the
+hook passes the staged manifests' paths).
 
 ``schema`` prints a JSON Schema (draft 2020-12) of the TOML form as parsed into JSON,
 for editors: ``#:schema ./spaces.schema.json`` on a TOML file's first line.
@@ -14,6 +15,7 @@ for editors: ``#:schema ./spaces.schema.json`` on a TOML file's first line.
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any, Final
 
 import click
@@ -136,28 +138,39 @@ def command() -> None:
 
 
 @command.command("check")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="FILE...")
 @click.option(
     "--for",
     "provider",
     metavar="PROVIDER",
     help="also check what this provider would refuse (offline, against its emulator)",
 )
-def check(file: str, provider: str | None) -> None:
-    """Validate the manifest FILE: exit 0 if it is good, 2 (naming each problem) if not."""
-    import warnings
+def check(files: tuple[str, ...], provider: str | None) -> None:
+    """Validate each manifest FILE: exit 0 if all are good, 2 (naming each problem) if not."""
+    bad = []
+    for file in files:
+        try:
+            manifest = read_manifest(file)
+            if provider is not None:
+                _for_provider(file, manifest, provider)
+        except ValidationError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            bad.append(file)
+            continue
+        target = f" for {provider}" if provider else ""
+        click.echo(f"{file}: {len(manifest.entries)} space(s), manifest {manifest.identity!r}: ok{target}")
+    if bad:
+        raise ValidationError(f"{len(bad)} of {len(files)} manifest(s) have problems: {', '.join(bad)}")
 
-    manifest = read_manifest(file)
-    if provider is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a description the provider cannot keep is no error
-            problems = check_for(manifest, provider)
-        if problems:
-            raise ValidationError(
-                f"{file}: {len(problems)} problem(s) for {provider}:\n  " + "\n  ".join(problems)
-            )
-    target = f" for {provider}" if provider else ""
-    click.echo(f"{file}: {len(manifest.entries)} space(s), manifest {manifest.identity!r}: ok{target}")
+
+def _for_provider(file: str, manifest: Manifest, provider: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a description the provider cannot keep is no error
+        problems = check_for(manifest, provider)
+    if problems:
+        raise ValidationError(
+            f"{file}: {len(problems)} problem(s) for {provider}:\n  " + "\n  ".join(problems)
+        )
 
 
 @command.command("schema")
