@@ -153,6 +153,15 @@ class Provider(abc.ABC):
         """
         return None
 
+    def account(self) -> str | None:
+        """The account the credentials act for, where the provider names it (a token
+        exchange's answer may), else None. Asked after ``authenticate`` has run if
+        ``needs_authentication`` said so; it does no I/O. Two credentials naming one
+        account are one account to the migration lock, so that they wait for each
+        other. The default names none.
+        """
+        return None
+
     # -- names ------------------------------------------------------------------------
 
     def stored_name(self, name: str) -> str:
@@ -171,8 +180,7 @@ class Provider(abc.ABC):
         detail = _detail(response)
         return error_for_status(
             response.status,
-            f"{response.request.method} {response.request.path.split('?')[0]} failed"
-            + (f": {detail}" if detail else ""),
+            f"{response.label} failed" + (f": {detail}" if detail else ""),
             provider=self.name,
             body=response.text,
             request_id=response.headers.get("x-request-id"),

@@ -50,6 +50,8 @@ class TokenCache:
         self.token_url = f"{auth_url}/token"
         #: the user the exchange said the token acts for (``user_id``); None until then
         self.user_id: str | None = None
+        #: the account the exchange named (``account_id``), None until it names one
+        self.account_id: str | None = None
 
     def __repr__(self) -> str:
         held = "held" if self._token else "none"
@@ -96,9 +98,8 @@ class TokenCache:
         lifetime = token_lifetime(data)
         self._token = token
         self._issued.append(token)
-        user_id = data.get("user_id")
-        if isinstance(user_id, str) and user_id.strip():
-            self.user_id = user_id
+        self.user_id = _named(data.get("user_id")) or self.user_id
+        self.account_id = _named(data.get("account_id")) or self.account_id
         if lifetime is None or lifetime <= 0:
             self._renew_at = math.inf  # unknown: renewed after a 401 only
         else:
@@ -123,6 +124,13 @@ def _token_answer(response: Response) -> dict[str, Any]:
         provider="datablist",
         status=response.status,
     )
+
+
+def _named(value: object) -> str | None:
+    """An identifier the exchange answered (a string or a number), else None."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        return None
+    return str(value)
 
 
 def token_lifetime(data: Mapping[str, Any]) -> float | None:

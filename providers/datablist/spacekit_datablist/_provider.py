@@ -135,6 +135,9 @@ class DatablistProvider(Provider):
     def caller(self) -> str | None:
         return self._tokens.user_id
 
+    def account(self) -> str | None:
+        return self._tokens.account_id  # named by the token exchange (none with a fixed token)
+
     # -- errors -----------------------------------------------------------------------
 
     def error(self, response: Response) -> SpacekitError:

@@ -122,7 +122,7 @@ def test_create_is_one_request_with_exactly_the_documented_body(
     assert fetched.created_at is not None and fetched.created_at.tzinfo is UTC
 
 
-@pytest.mark.parametrize("user_id", [None, "", 7])
+@pytest.mark.parametrize("user_id", [None, "", " ", True, ["auth0|x"]])
 def test_without_a_user_id_from_the_exchange_the_owner_is_unknown(
     emulator: DatablistEmulator, user_id: object
 ) -> None:
