@@ -20,6 +20,7 @@ from ._plugin import (
     Response,
     Responses,
     Setting,
+    Stated,
     check_settings,
     load_json,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "Response",
     "Responses",
     "Setting",
+    "Stated",
     "check_base_url",
     "check_description",
     "check_id",
