@@ -21,6 +21,7 @@ from ._plugin import (
     Responses,
     Setting,
     Stated,
+    check_json_depth,
     check_settings,
     load_json,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "check_base_url",
     "check_description",
     "check_id",
+    "check_json_depth",
     "check_name",
     "check_settings",
     "error_for_status",

@@ -3,7 +3,7 @@ never taken as complete, in the listing guard and in the runs built on it.
 
 The hostile cases run against ``short_servers.ShortServer`` (a NeuroIO-shaped API
 written from the published facts, not the plugin's emulator), each under a memory
-ceiling (``ceiling.capped``).
+ceiling.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from ceiling import capped
 from short_servers import Short, ShortServer
 
 import spacekit
@@ -165,8 +164,9 @@ def case_a_listing_short_only_once_is_complete_the_next_time() -> None:
         case_a_listing_short_only_once_is_complete_the_next_time,
     ],
 )
+@pytest.mark.memory_ceiling
 def test_neuroio_listing_short_of_its_count(case: Any) -> None:
-    capped(case)
+    case()
 
 
 # -- migrate ------------------------------------------------------------------------------
@@ -223,8 +223,9 @@ def case_migrate_a_target_always_short_writes_nothing() -> None:
         case_migrate_a_target_always_short_writes_nothing,
     ],
 )
+@pytest.mark.memory_ceiling
 def test_migrate_with_short_listings(case: Any) -> None:
-    capped(case)
+    case()
 
 
 # -- threads sized by the work --------------------------------------------------------------
