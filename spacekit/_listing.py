@@ -114,7 +114,7 @@ class _Pages:
     def end(self, query: str | None) -> None:
         _check_page(self.last, self.given, self.new, len(self.seen), self.provider)
         if self.stated is not None and len(self.seen) < self.stated:
-            where = f"{_label(self.last)}: " if self.last is not None else ""
+            where = f"{self.last.label}: " if self.last is not None else ""
             matching = f" matching {query!r}" if query else ""
             raise IncompleteListing(
                 f"{where}{self.provider} said {self.stated} space(s){matching}, {len(self.seen)} "
