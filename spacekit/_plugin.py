@@ -170,6 +170,15 @@ class Provider(abc.ABC):
         """Called after a 401: drop cached credentials; True if ``authenticate`` may help."""
         return False
 
+    def account(self) -> str | None:
+        """The account the credentials act for, where the provider names it (a token
+        exchange's answer may), else None. Asked after ``authenticate`` has run if
+        ``needs_authentication`` said so; it does no I/O. Two credentials naming one
+        account are one account to the migration lock, so that they wait for each
+        other. The default names none.
+        """
+        return None
+
     # -- names ------------------------------------------------------------------------
 
     def stored_name(self, name: str) -> str:

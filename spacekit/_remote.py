@@ -75,6 +75,14 @@ class RemoteStore(_RemoteMixin, SpaceStore):
     def _check(self) -> None:
         self._engine.run(self._provider.check())
 
+    def _account(self) -> str | None:
+        """The account the provider names for these credentials (``Provider.account``),
+        authenticating first where the provider names accounts and needs it."""
+        if type(self._provider).account is Provider.account:
+            return None
+        self._engine.authenticate()
+        return self._provider.account()
+
     def _close(self) -> None:
         self._engine.close()
 

@@ -92,10 +92,14 @@ def account(store: SpaceStore) -> tuple[str, ...]:
     secrets = getattr(provider, "secrets", None)
     if not callable(secrets):
         return ()
-    transport = getattr(provider, "config", {}).get("transport")
+    return (*sorted(secrets()), *wiring(store))
+
+
+def wiring(store: SpaceStore) -> tuple[str, ...]:
+    """Which in-process transport (an emulator) a remote store is wired to, if any."""
+    transport = getattr(getattr(store, "_provider", None), "config", {}).get("transport")
     server = getattr(transport, "emulator", transport)  # the emulator behind its transports
-    wired = (f"transport {id(server)}",) if transport is not None else ()
-    return (*sorted(secrets()), *wired)
+    return (f"transport {id(server)}",) if transport is not None else ()
 
 
 def patterns(select: Select) -> list[str] | None:
