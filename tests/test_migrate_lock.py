@@ -19,8 +19,8 @@ from migrate_helpers import emulator
 
 import spacekit
 from spacekit._migrate import _lock, migrate
-from spacekit._migrate._lock import canonical_url, lock_folders, lock_key
-from spacekit._migrate._stores import identity
+from spacekit._migrate._lock import lock_folders, lock_key
+from spacekit._migrate._stores import canonical_url, identity
 
 # -- one key per target -------------------------------------------------------------------
 
@@ -107,6 +107,38 @@ def test_the_key_shows_neither_the_credential_nor_the_account():
     store = emu.connect()
     key = lock_key(store)
     assert emu.api_key not in key and "acc-" not in key
+
+
+def test_a_store_spelled_otherwise_is_still_not_migrated_onto_itself(tmp_path: Path):
+    neuroio = emulator("neuroio")
+    with neuroio.serve() as url:  # http://127.0.0.1:PORT
+        token = neuroio.connect_settings(url)["token"]
+        source = spacekit.connect("neuroio", base_url=url, token=token)
+        target = spacekit.connect("neuroio", base_url=spelled(url, host="LOCALHOST", slash=True), token=token)
+        with pytest.raises(spacekit.ValidationError, match="same store"):
+            migrate(source, target)
+    (tmp_path / "link.db").symlink_to(tmp_path / "t.db")
+    local = spacekit.connect("local", path=str(tmp_path / "t.db"))
+    with pytest.raises(spacekit.ValidationError, match="same store"):
+        migrate(local, spacekit.connect("local", path=str(tmp_path / "link.db")))
+    assert neuroio.requests == []
+
+
+def test_a_journal_resumes_with_the_target_spelled_otherwise(tmp_path: Path):
+    neuroio = emulator("neuroio")
+    source = spacekit.connect("memory")
+    source.create("alpha")
+    with neuroio.serve() as url:
+        settings = neuroio.connect_settings(url)
+        with spacekit.connect("neuroio", **settings) as target:
+            assert migrate(source, target, journal=tmp_path / "j.db").ok
+        other = {**settings, "base_url": spelled(url, scheme="HTTP", host="localhost")}
+        with spacekit.connect("neuroio", **other) as target:
+            assert migrate(source, target, journal=tmp_path / "j.db").counts["skipped"] == 1
+        elsewhere = {**settings, "base_url": url + "/elsewhere"}
+        target = spacekit.connect("neuroio", **elsewhere)
+        with pytest.raises(spacekit.ConfigError, match="belongs to a migration"):
+            migrate(source, target, journal=tmp_path / "j.db")
 
 
 # -- two processes, two spellings ---------------------------------------------------------
