@@ -197,7 +197,9 @@ def test_the_control_api_and_the_flags_drive_a_served_emulator(provider: Provide
     ]
 
     # a restart keeps the state; random failures answer the same requests for the same seed
-    again = Served(provider.name, "--state", str(state), "--fail", "0.5", "--seed", "7", "--fail-status", "502")
+    again = Served(
+        provider.name, "--state", str(state), "--fail", "0.5", "--seed", "7", "--fail-status", "502"
+    )
     try:
         assert "state: read from" in again.head and "random failures: 50%" in again.head
         assert again.names() == provider.own + SEEDS + ["kept_across"]
