@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tomllib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -88,6 +87,8 @@ def load() -> Config:
     if not explicit and not path.exists():
         return Config(path)
     content = read_regular_file(path, MAX_CONFIG_FILE, f"{path}: the config file")
+    import tomllib  # here: with no config file, nothing reads TOML
+
     try:
         data = tomllib.loads(content.decode("utf-8"))
     except UnicodeDecodeError:

@@ -18,22 +18,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
+
+if TYPE_CHECKING:  # rich is imported only to draw on a terminal
+    from rich.console import Console
 
 
 def stdout_is_terminal() -> bool:
@@ -66,6 +56,8 @@ def silence_stdout() -> None:
 
 def console(*, stderr: bool = False) -> Console:
     """A rich console on stdout (or stderr): colour on a terminal unless ``NO_COLOR``."""
+    from rich.console import Console
+
     return Console(
         stderr=stderr,
         color_system=None if os.environ.get("NO_COLOR") else "auto",
@@ -92,6 +84,9 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: st
         for row in rows:
             click.echo("\t".join(_field(cell) for cell in row))
         return
+    from rich.table import Table
+    from rich.text import Text
+
     shown = Table(*columns, title=title, title_justify="left")
     shown.columns[0].overflow = "fold"
     for row in rows:
@@ -121,6 +116,17 @@ def progress(description: str, total: int | None = None) -> Iterator[Callable[[]
     if not stderr_is_terminal():
         yield lambda: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("{task.description}")]
     if total is not None:
         columns += [BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn()]

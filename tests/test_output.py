@@ -186,11 +186,11 @@ def test_a_reader_that_leaves_early_stops_the_output_quietly() -> None:
 
 
 def test_a_broken_pipe_exits_141_without_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    from spacekit import _cli
+    from spacekit._commands import _spaces
 
     def gone(*args: object) -> None:
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(_cli, "_show_spaces", gone)
+    monkeypatch.setattr(_spaces, "_show_spaces", gone)
     result = run("spaces", "list")
     assert (result.exit_code, result.stderr) == (141, "")
