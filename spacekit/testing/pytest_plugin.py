@@ -7,7 +7,8 @@ Fixtures for offline tests of code that uses spacekit:
   without an emulator fails the test (naming the installed providers): it is never
   skipped, so a typo cannot turn a test into one that silently never runs;
   ``emulator.connect()`` opens a store on it in-process, ``emulator.serve()`` puts
-  it on a loopback port;
+  it on a loopback port; ``seed_spaces``, ``reset``, ``snapshot``, ``faults`` and
+  ``requests`` are the control API's controls, in Python;
 - ``spacekit_memory_store``: a fresh in-memory store.
 """
 
