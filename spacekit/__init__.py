@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ._model import Capability, Member, Principal, Space, SpaceKind, SpaceToken, Subspace
     from ._plugin import Response
     from ._store import AsyncSpaceStore, SpaceStore
-    from ._sync import SyncItem, SyncReport, TooManyChanges, sync
+    from ._sync import StalePlan, SyncItem, SyncReport, TooManyChanges, sync
 
 _LAZY = {  # module -> the public names it defines, imported on first use
     "_connect": ("connect", "connect_async"),
@@ -46,7 +46,7 @@ _LAZY = {  # module -> the public names it defines, imported on first use
     "_model": ("Capability", "Member", "Principal", "Space", "SpaceKind", "SpaceToken", "Subspace"),
     "_plugin": ("Response",),
     "_store": ("AsyncSpaceStore", "SpaceStore"),
-    "_sync": ("SyncItem", "SyncReport", "TooManyChanges", "sync"),
+    "_sync": ("StalePlan", "SyncItem", "SyncReport", "TooManyChanges", "sync"),
 }
 _HOME = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -67,7 +67,7 @@ __all__ = [
     "AsyncSpaceStore", "AuthenticationError", "Capability", "ConfigError", "Conflict",
     "FieldDroppedWarning", "Member", "MigrationItem", "MigrationReport", "NotFound",
     "PermissionDenied", "Principal", "ProtocolError", "ProviderError", "ProviderUnavailable",
-    "RateLimited", "Response", "Space", "SpaceKind", "SpaceStore", "SpaceToken", "SpacekitError",
+    "RateLimited", "Response", "Space", "SpaceKind", "SpaceStore", "SpaceToken", "SpacekitError", "StalePlan",
     "Subspace", "SyncItem", "SyncReport", "TooManyChanges", "Unsupported", "ValidationError",
     "VerifyItem", "VerifyReport", "__version__", "connect", "connect_async", "migrate", "sync", "verify",
 ]  # fmt: skip

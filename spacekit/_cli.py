@@ -44,6 +44,10 @@ COMMANDS: Final = {  # name: (module:attribute, its short help, which ``spacekit
         "spacekit._commands._transfer:import_",
         "Create the spaces of a JSON Lines FILE ('-' for stdin) in the store.",
     ),
+    "manifest": (
+        "spacekit._manifestcli:command",
+        "Check a manifest offline, or print the JSON Schema of its TOML form.",
+    ),
     "migrate": (
         "spacekit._migrate._cli:migrate",
         "Copy the spaces of SOURCE to TARGET (store or provider names).",

@@ -189,6 +189,20 @@ class Journal:
                     f"source and target, or use another --journal file for a new {what}"
                 )
 
+    def plans(self) -> list[str]:
+        """The ids of the saved sync plans applied with this journal (``note_plan``)."""
+        with self._session() as db:
+            value = _meta(db, "plans")
+        return list(value) if isinstance(value, list) else []
+
+    def note_plan(self, plan_id: str) -> None:
+        """Record that a saved plan's application starts (before its first write)."""
+        with self._session() as db:
+            known = _meta(db, "plans")
+            known = list(known) if isinstance(known, list) else []
+            if plan_id not in known:
+                _set_meta(db, "plans", [*known, plan_id])
+
     def selection(self) -> list[str] | None:
         """The names and globs every run selected (None: everything was selected)."""
         with self._session() as db:

@@ -11,13 +11,18 @@ a secret (stores are named by their ``Identity``).
 from __future__ import annotations
 
 import enum
+import os
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._errors import SpacekitError
+from .._errors import SpacekitError, ValidationError
 from .._migrate import Identity
+
+if TYPE_CHECKING:
+    from ._saved import SavedPlan
 
 
 class SyncAction(enum.StrEnum):
@@ -133,6 +138,18 @@ class SyncReport:
     warnings: tuple[str, ...] = ()
     #: what the final listing found different from the source (applied runs only)
     mismatches: tuple[str, ...] = ()
+    #: makes the plan to save (plans only; see ``save``)
+    saveable: Callable[[], SavedPlan] | None = attrs.field(default=None, repr=False, eq=False)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write this plan to ``path`` (JSON), to be applied exactly later with
+        ``spacekit.sync(plan=path)`` (``spacekit sync --apply-plan``). The file names
+        the stores (a manifest relative to the file's folder), the options, and each
+        pair with a fingerprint of the spaces it was planned against; never a secret.
+        """
+        if self.saveable is None or self.applied:
+            raise ValidationError("only a plan (a sync without apply) can be saved")
+        self.saveable().save(path, self.summary())
 
     @property
     def counts(self) -> dict[str, int]:

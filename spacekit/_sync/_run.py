@@ -18,6 +18,7 @@ only if no item failed and that second plan has nothing left to change.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -36,6 +37,7 @@ from .._errors import (
     ProviderUnavailable,
     RateLimited,
     SpacekitError,
+    ValidationError,
 )
 from .._manifest import is_manifest_path, manifest_of
 from .._migrate._apply import Stop, Writer
@@ -56,20 +58,19 @@ from .._migrate._run import _restated
 from .._migrate._stores import StoreLike, identity, opened
 from .._model import Space
 from .._store import SpaceStore
-from ._plan import Pair, Plan, check_options, check_safety, make_plan, rename_hints
+from ._plan import DELETE_KEY, Pair, Plan, check_options, check_safety, make_plan, rename_hints
 from ._report import SyncAction, SyncItem, SyncOutcome, SyncReport
+from ._saved import SavedPlan, saved_plan
 
 #: seconds to wait before listing the target a second time, when the first differs
 SETTLE: Final = 0.5
-#: the journal key of a delete: a control character never starts a space id
-DELETE_KEY: Final = "\x1fdelete:"
 
 Progress = Callable[[SyncItem], None]
 
 
 def sync(
-    source: StoreLike,
-    target: StoreLike,
+    source: StoreLike | os.PathLike[str] | None = None,
+    target: StoreLike | os.PathLike[str] | None = None,
     *,
     apply: bool = False,
     delete: bool = False,
@@ -80,6 +81,7 @@ def sync(
     transform: Transform | None = None,
     concurrency: int = 8,
     progress: Progress | None = None,
+    plan: str | os.PathLike[str] | None = None,
 ) -> SyncReport:
     """Make ``target`` hold what ``source`` holds: plan, and with ``apply=True`` write.
 
@@ -94,13 +96,30 @@ def sync(
     return a changed ``Space`` or None to leave a space out. An
     ``AuthenticationError`` or ``PermissionDenied`` that would fail every item stops
     the run and is raised, as is a ``ProviderError`` listing either store.
+
+    A plan (``apply=False``) can be saved, ``report.save("plan.json")``, and applied
+    exactly later: ``sync(plan="plan.json", journal=...)`` opens the stores the plan
+    names (``source`` and ``target`` may be given instead, and must be the same
+    stores), takes its ``delete``, ``max_changes``, ``force`` and selection, plans
+    again, and raises ``StalePlan`` before any write if anything the plan touches
+    changed since (what an interrupted application of it journaled aside: running it
+    again resumes it). Pass the same ``transform``, if the plan was made with one.
     """
+    saved = SavedPlan.load(plan) if plan is not None else None
+    if saved is not None:  # the plan's own stores and options
+        source, target = saved.store("source", source), saved.store("target", target)
+        apply, delete, max_changes, force = True, saved.delete, saved.max_changes, saved.force
+        select = None if saved.select is None else list(saved.select)
+    if source is None or target is None:
+        raise ValidationError("sync needs a source and a target (or a saved plan)")
     choose = selector(select)
     with contextlib.ExitStack() as stack:
         src, src_id = stack.enter_context(_opened(source, "source"))
         dst, dst_id = stack.enter_context(_opened(target, "target"))
         limit = check_options(dst, delete, max_changes, concurrency)
         check_distinct(src, src_id, dst, dst_id)
+        if saved is not None:
+            saved.check_stores(src_id, dst_id)
         book = _journal(journal, apply)  # an existing journal (a plan reads a copy of it)
         if book is not None:
             stack.enter_context(book)
@@ -110,57 +129,73 @@ def sync(
         manifest = manifest_of(src)
         listed = _listed(src, "source", src_id)
         sources = [space for space in listed if choose(space)]
+        in_scope = choose
+        if saved is not None:  # only the spaces the saved plan knows
+            sources, in_scope = saved.scope(sources, choose)
         targets = _listed(dst, "target", dst_id)
         recorded = _recorded(book)
-        held_back = {recorded[s.id] for s in listed if s.id in recorded and not choose(s)}
-        plan = make_plan(
+        scoped = {space.id for space in sources}
+        held_back = {recorded[s.id] for s in listed if s.id in recorded and s.id not in scoped}
+        planned = make_plan(
             sources,
             targets,
             dst,
             recorded=recorded,
             delete=delete,
-            in_scope=choose,
+            in_scope=in_scope,
             transform=transform,
             held_back=held_back,
             renamed=manifest.renames if manifest else None,
         )
+        if saved is not None:
+            saved.check(planned, book)
         report = SyncReport(
             src_id,
             dst_id,
-            plan.items,
+            planned.items,
             applied=False,
             delete=delete,
             journal=book.path if book else None,
-            warnings=rename_hints(plan) if manifest else (),
+            warnings=rename_hints(planned) if manifest else (),
+            saveable=functools.partial(
+                saved_plan,
+                planned,
+                src_id,
+                dst_id,
+                (source, target),
+                (delete, max_changes, force, patterns(select)),
+            ),
         )
         if not force:
-            check_safety(plan, limit, report)
+            check_safety(planned, limit, report)
         if not apply:
             return report
         if book is None and journal is not None:  # created only once the plan is accepted
             book = stack.enter_context(Journal.open(journal, create=True))
         if book is not None:
             book.bind(src_id, dst_id, patterns(select), "sync")
+            if saved is not None:
+                book.note_plan(saved.id)
             report = attrs.evolve(report, journal=book.path)
-        items = _apply(plan, dst, book, concurrency, progress, recorded)
+        items = _apply(planned, dst, book, concurrency, progress, recorded)
         mapping = {**recorded, **{i.source_id: i.target_id for i in items if i.source_id and i.target_id}}
-        mismatches = _compare(sources, dst, dst_id, mapping, delete, choose, transform, held_back)
+        mismatches = _compare(sources, dst, dst_id, mapping, delete, in_scope, transform, held_back)
         if mismatches and not any(item.outcome is SyncOutcome.FAILED for item in items):
             time.sleep(SETTLE)  # a provider may show a write in its listing a moment later
-            mismatches = _compare(sources, dst, dst_id, mapping, delete, choose, transform, held_back)
+            mismatches = _compare(sources, dst, dst_id, mapping, delete, in_scope, transform, held_back)
         return attrs.evolve(report, items=tuple(items), applied=True, mismatches=mismatches)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 @contextlib.contextmanager
-def _opened(value: StoreLike, role: str) -> Iterator[tuple[SpaceStore, Identity]]:
+def _opened(value: object, role: str) -> Iterator[tuple[SpaceStore, Identity]]:
     """A store, a name, or a manifest's path, opened (and closed, if opened here)."""
     if isinstance(value, str | os.PathLike) and is_manifest_path(os.fspath(value)):
         path = os.fspath(value)
         with connect("file", path=path) as store:
             yield store, identity(store)
         return
-    with opened(value, role) as pair:
+    with opened(value, role) as pair:  # type: ignore[arg-type]  # opened checks the type
         yield pair
 
 
