@@ -36,10 +36,11 @@ import tenacity
 
 from ._engineconfig import ENGINE_SETTINGS, EngineConfig
 from ._errors import ProtocolError, ProviderError, ProviderUnavailable, RateLimited, SpacekitError
+from ._exchange import shown_path
 from ._limits import ACCEPT_ENCODING, Body, TimedOut, Window, network_transport
 from ._pacing import RateLimiter, parse_retry_after
 from ._plugin import ListOperation, Operation, Provider, Request, Requests, Response, Responses
-from ._redact import redact, redact_error
+from ._redact import redact, redact_error, scrub_library_logs, watch
 from ._version import __version__
 
 T = TypeVar("T")
@@ -61,6 +62,8 @@ POOL = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=M
 BATCH_IN_FLIGHT = 8
 
 __all__ = ["ENGINE_SETTINGS", "AsyncEngine", "EngineConfig", "SyncEngine"]
+
+scrub_library_logs()
 
 # Failures that prove the request never left: safe to retry whatever the method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -104,6 +107,7 @@ class _Policy:
         self.base_url = httpx.URL(provider.base_url)
         self.headers = httpx.Headers(HEADERS)
         self._urls: dict[str, httpx.URL] = {}
+        watch(self)  # httpx's and httpcore's own logs are redacted with this store's secrets
 
     def client_options(self) -> dict[str, Any]:
         return dict(
@@ -133,7 +137,7 @@ class _Policy:
         window = Window.open(self.config.timeout, deadline_at)
         if window.expired():
             raise ProviderUnavailable(
-                f"{request.method} {_path(request)}: the deadline of {self.config.deadline:g} s "
+                f"{request.label}: the deadline of {self.config.deadline:g} s "
                 "passed before the request could be sent",
                 provider=self.provider.name,
             )
@@ -178,8 +182,7 @@ class _Policy:
         return url
 
     def body(self, request: Request, window: Window) -> Body:
-        what = f"{request.method} {_path(request)}"
-        return Body(window, self.config.max_response_bytes, what, self.provider.name)
+        return Body(window, self.config.max_response_bytes, request.label, self.provider.name)
 
     def retrying(self, request: Request, cls: type[Any], deadline_at: float) -> Any:
         def wait(state: tenacity.RetryCallState) -> float:
@@ -194,9 +197,8 @@ class _Policy:
             status = getattr(getattr(exc, "error", None), "status", None)
             wait_s = state.next_action.sleep if state.next_action else 0.0
             log.info(
-                "%s %s: %s, retry %d in %.2fs",
-                request.method,
-                _path(request),
+                "%s: %s, retry %d in %.2fs",
+                redact(request.label, self._secrets()),
                 status or "network failure",
                 state.attempt_number,
                 wait_s,
@@ -219,20 +221,20 @@ class _Policy:
         if not sent:
             return _Retryable(
                 ProviderUnavailable(
-                    f"{request.method} {_path(request)}: cannot reach the provider ({type(exc).__name__})",
+                    f"{request.label}: cannot reach the provider ({type(exc).__name__})",
                     provider=name,
                 )
             )
         if isinstance(exc, httpx.TransportError):
             maybe = not request.idempotent
             error = ProviderUnavailable(
-                f"{request.method} {_path(request)}: the connection failed ({type(exc).__name__})"
+                f"{request.label}: the connection failed ({type(exc).__name__})"
                 + ("; the request may have reached the provider" if maybe else ""),
                 provider=name,
                 maybe_applied=True,
             )
             return error if maybe else _Retryable(error)
-        return ProtocolError(f"{request.method} {_path(request)}: {type(exc).__name__}", provider=name)
+        return ProtocolError(f"{request.label}: {type(exc).__name__}", provider=name)
 
     def timed_out(self, request: Request, window: Window, *, sent: bool) -> Exception:
         """The attempt's window ended: retry within the deadline where that is safe."""
@@ -240,7 +242,7 @@ class _Policy:
         limit = f"deadline of {cfg.deadline:g} s" if window.by_deadline else f"timeout of {cfg.timeout:g} s"
         unknown = sent and not request.idempotent
         error = ProviderUnavailable(
-            f"{request.method} {_path(request)}: no complete answer within the {limit}"
+            f"{request.label}: no complete answer within the {limit}"
             + ("; the request may have reached the provider" if unknown else ""),
             provider=self.provider.name,
             maybe_applied=sent,
@@ -249,12 +251,12 @@ class _Policy:
 
     def classify(self, request: Request, raw: httpx.Response, content: bytes) -> Response:
         """Turn an httpx response into ours, raising for statuses that are failures."""
-        response = Response(raw.status_code, raw.headers, content, request, self.provider.name)
+        response = Response(raw.status_code, raw.headers, content, request, self.provider.name, self.scrub)
         status = raw.status_code
         if 300 <= status < 400:
-            where = _without_query(raw.headers.get("location", ""))
+            where = shown_path(raw.headers.get("location", ""))
             raise ProtocolError(
-                f"{request.method} {_path(request)}: unexpected redirect (status {status}) to "
+                f"{request.label}: unexpected redirect (status {status}) to "
                 f"{where or 'nowhere'}; redirects are not followed so that credentials stay with "
                 "the provider (check base_url)",
                 provider=self.provider.name,
@@ -281,7 +283,7 @@ class _Policy:
             if response is None:
                 raise
             raise ProtocolError(
-                f"{response.request.method} {_path(response.request)}: the {self.provider.name} "
+                f"{response.label}: the {self.provider.name} "
                 f"plugin cannot read the answer ({type(exc).__name__})",
                 provider=self.provider.name,
                 status=response.status,
@@ -289,6 +291,10 @@ class _Policy:
 
     def scrub(self, error: BaseException) -> BaseException:
         return redact_error(error, self._secrets())
+
+    def secrets_now(self) -> list[str]:
+        """Every secret of the store at this moment (a token exchange adds some)."""
+        return self._secrets()
 
     def _secrets(self) -> list[str]:
         values = list(self.provider.secrets())
@@ -298,9 +304,8 @@ class _Policy:
     def log_exchange(self, request: Request, status: int, started: float) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "%s %s -> %d in %.0f ms",
-                request.method,
-                redact(_path(request), self._secrets()),
+                "%s -> %d in %.0f ms",
+                redact(request.label, self._secrets()),
                 status,
                 (time.perf_counter() - started) * 1000,
             )
@@ -313,15 +318,6 @@ def _start(raw: httpx.Response, body: Body) -> bytes | None:
     read = raw.is_stream_consumed
     body.start(raw.headers, raw.status_code, decoded=read)
     return raw.content if read else None
-
-
-def _path(request: Request) -> str:
-    return _without_query(request.path)
-
-
-def _without_query(url: str) -> str:
-    """A URL or path without its query and fragment, which may carry secrets."""
-    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 class _Stepper:

@@ -51,7 +51,7 @@ class _Pages:
         self.idle = self.idle + 1 if self.last is not None and self.new == 0 else 0
         if self.idle >= IDLE_REQUESTS:
             raise ProtocolError(
-                f"{_label(request)}: {self.idle} requests in a row brought no new space; "
+                f"{request.label}: {self.idle} requests in a row brought no new space; "
                 "the listing was stopped (the provider's pages do not advance)",
                 provider=self.provider,
             )
@@ -119,11 +119,7 @@ def _reader(batch: Requests, pages: _Pages, stop: list[ProtocolError]) -> Callab
 def _check_page(last: Request | None, given: int, new: int, seen: int, provider: str) -> None:
     if last is not None and given and not new:
         raise ProtocolError(
-            f"{_label(last)}: a page held only spaces already listed ({given} of the {seen} seen); "
+            f"{last.label}: a page held only spaces already listed ({given} of the {seen} seen); "
             "the provider's pages go round, so the listing was stopped rather than repeated",
             provider=provider,
         )
-
-
-def _label(request: Request) -> str:
-    return f"{request.method} {request.path.split('?')[0]}"

@@ -162,8 +162,7 @@ class Provider(abc.ABC):
         detail = _detail(response)
         return error_for_status(
             response.status,
-            f"{response.request.method} {response.request.path.split('?')[0]} failed"
-            + (f": {detail}" if detail else ""),
+            f"{response.label} failed" + (f": {detail}" if detail else ""),
             provider=self.name,
             body=response.text,
             request_id=response.headers.get("x-request-id"),

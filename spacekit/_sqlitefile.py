@@ -11,6 +11,9 @@ and versioned by ``PRAGMA user_version``, and is described by a ``FileKind``.
   reads only; an empty file or an empty database is accepted.
 - ``claim`` checks again inside a write transaction (another process may have
   written since), creates the schema on first use and marks the file, all at once.
+  A file already marked with this kind's schema version needs none of it, and is
+  opened without a write (so opening a store to read it waits for no writer and
+  syncs nothing to disk).
 - ``use_wal`` switches a connection to WAL mode.
 
 A refused file is the kind's ``ConfigError``. sqlite3's own exceptions pass through:
@@ -105,7 +108,11 @@ def check_existing(path: str, kind: FileKind, *, timeout: float) -> None:
 
 
 def claim(connection: sqlite3.Connection, path: str, kind: FileKind) -> None:
-    """In one transaction: check the file again, create the schema if new, mark the file."""
+    """In one transaction: check the file again, create the schema if new, mark the file.
+
+    A file already marked as this kind, at this schema version, is left as it is."""
+    if _marked(connection) == (kind.application_id, kind.schema_version):
+        return
     connection.execute("BEGIN IMMEDIATE")
     try:
         _check_identity(connection, path, kind)
@@ -147,10 +154,16 @@ def use_wal(connection: sqlite3.Connection, timeout: float) -> None:
             time.sleep(0.01)
 
 
-def _check_identity(connection: sqlite3.Connection, path: str, kind: FileKind) -> None:
-    """A file of ``kind`` with a schema this code knows, or an empty database."""
+def _marked(connection: sqlite3.Connection) -> tuple[int, int]:
+    """The file's mark: its application id and schema version (both 0 if unmarked)."""
     application_id = connection.execute("PRAGMA application_id").fetchone()[0]
     version = connection.execute("PRAGMA user_version").fetchone()[0]
+    return application_id, version
+
+
+def _check_identity(connection: sqlite3.Connection, path: str, kind: FileKind) -> None:
+    """A file of ``kind`` with a schema this code knows, or an empty database."""
+    application_id, version = _marked(connection)
     tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if application_id == 0 and version == 0 and tables == 0:
         return

@@ -122,7 +122,7 @@ class NeuroIOProvider(Provider):
     def error(self, response: Response) -> SpacekitError:
         """Read NeuroIO's envelope: ``{"error_codes", "message", "fields": [...]}``."""
         message, fields = _envelope(response)
-        where = f"{response.request.method} {response.request.path.split('?')[0]}"
+        where = response.label
         return error_for_status(
             response.status,
             f"{where}: {message}" if message else f"{where} failed",
