@@ -32,6 +32,7 @@ from ._fingerprints import Fingerprints
 from ._journal import Journal
 from ._record import CREATES, UNRESOLVED, Action, Outcome, Record, State
 from ._report import Identity
+from ._stores import canonical_location
 
 POLICIES: Final = ("skip", "update", "rename", "fail")
 #: Space fields a migration carries beyond the name, where the target keeps them
@@ -72,9 +73,10 @@ def store_notes(source: SpaceStore, target: SpaceStore) -> tuple[str, ...]:
 
 
 def check_distinct(source: SpaceStore, src: Identity, target: SpaceStore, dst: Identity) -> None:
-    """Refuse, before any request, a store migrated onto itself."""
+    """Refuse, before any request, a store migrated onto itself (however spelled)."""
     same = source is target or (src.name is not None and src.name == dst.name)
-    if not same and source.provider == target.provider and source.location == target.location:
+    one_place = canonical_location(source.location) == canonical_location(target.location)
+    if not same and source.provider == target.provider and one_place:
         if source.provider == "local":
             same = source.location != ":memory:"
         else:  # one remote account: the same URL and the same credentials
