@@ -49,7 +49,7 @@ class RemoteStore(_RemoteMixin, SpaceStore):
         self._engine = SyncEngine(provider, config)
 
     def _list(self, query: str | None, options: Mapping[str, Any]) -> Iterator[Space]:
-        return self._engine.iterate(guarded(self._provider.list(query, options), self.provider))
+        return self._engine.iterate(guarded(self._provider.list(query, options), self.provider, query))
 
     def _get(self, space_id: str) -> Space:
         return self._engine.run(self._provider.get(space_id))
@@ -102,7 +102,7 @@ class AsyncRemoteStore(_RemoteMixin, AsyncSpaceStore):
         self._engine = AsyncEngine(provider, config)
 
     def _list(self, query: str | None, options: Mapping[str, Any]) -> AsyncIterator[Space]:
-        return self._engine.iterate(guarded(self._provider.list(query, options), self.provider))
+        return self._engine.iterate(guarded(self._provider.list(query, options), self.provider, query))
 
     async def _get(self, space_id: str) -> Space:
         return await self._engine.run(self._provider.get(space_id))
