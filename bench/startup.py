@@ -18,6 +18,7 @@ sync machinery, the package metadata reader).
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -35,15 +36,19 @@ def _time(argv: Sequence[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def _heavy_imports(args: Sequence[str], env: dict[str, str]) -> list[str]:
-    """The modules of ``HEAVY`` that running the command line with ``args`` imports."""
+def _heavy_imports(args: Sequence[str], env: dict[str, str]) -> str:
+    """Which of ``HEAVY`` running the command line with ``args`` imports."""
     code = (
-        "import sys; from spacekit._cli import main\n"
+        "import json, sys\nfrom spacekit._cli import main\n"
         f"try:\n    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
-        f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})), file=sys.stderr)"
+        f"found = {{h for h in {HEAVY!r} for m in sys.modules if m == h or m.startswith(h + '.')}}\n"
+        "print('HEAVY', json.dumps(sorted(found)), file=sys.stderr)"
     )
-    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    return [line for line in run.stderr.splitlines() if line.startswith("[")][-1:]
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=env["HOME"], capture_output=True, text=True, check=True
+    )
+    line = [line for line in run.stderr.splitlines() if line.startswith("HEAVY ")][-1]
+    return ", ".join(json.loads(line.removeprefix("HEAVY "))) or "none"
 
 
 def main(runs: int = 21) -> None:
@@ -75,7 +80,7 @@ def main(runs: int = 21) -> None:
         print(f"{label}:")
         print(f"  median {a * 1000:6.1f} ms; python -c 'import click' {b * 1000:6.1f} ms")
         print(f"  ratio  {a / b:6.2f}  (target <= {targets[label]})")
-        print(f"  heavy modules imported: {' '.join(_heavy_imports(argv[len(spacekit) :], env))}")
+        print(f"  heavy modules imported: {_heavy_imports(argv[len(spacekit) :], env)}")
 
 
 if __name__ == "__main__":

@@ -566,6 +566,15 @@ class SyncEngine:
         self.policy.log_exchange(request, raw.status_code, started)
         return self.policy.classify(request, raw, content)
 
+    def authenticate(self) -> None:
+        """Authenticate now, if the provider needs it, as before a request."""
+        if self._closed:
+            raise self.policy.closed()
+        try:
+            self._authenticate_if_needed(self.policy.deadline_at())
+        except SpacekitError as exc:
+            raise self.policy.scrub(exc) from None
+
     def _authenticate_if_needed(self, deadline_at: float) -> None:
         if self.provider.needs_authentication():
             with self._auth_lock:

@@ -35,7 +35,17 @@ from typing import Any, Final
 
 from .._errors import ConfigError
 from .._groupcommit import GroupCommit, Write
-from .._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, immediate, primary_code, use_wal
+from .._sqlitefile import (
+    BUSY_CODES,
+    FULL_CODE,
+    FileKind,
+    check_damage,
+    check_existing,
+    claim,
+    immediate,
+    primary_code,
+    use_wal,
+)
 from ._record import Action, Record, State
 from ._report import Identity
 
@@ -63,6 +73,7 @@ CREATE TABLE IF NOT EXISTS items (
     reason TEXT
 );
 """
+_COPY: Final = "journal.db"  # the name of a read-only journal's copy, in its folder
 #: columns added since schema version 1, added to an older journal when it is claimed
 _ADDED: Final = ("stored_name", "preexisting", "lost", "reason")
 _COLUMNS: Final = (
@@ -90,6 +101,10 @@ _FILE: Final = FileKind(
     schema_version=SCHEMA_VERSION,
     schema=_SCHEMA,
     refusal="{path} is not a spacekit migration journal ({why}); the file was left untouched",
+    keep=(
+        "Keep it: it may record writes whose outcome is unknown, which a run without it "
+        "could send again; the sqlite3 shell's .recover command saves what can be read"
+    ),
 )
 
 
@@ -100,6 +115,7 @@ class Journal:
         self._connection = connection
         self._lock = threading.Lock()
         self._copy = copy  # the folder of the copy a read-only journal is read from
+        self._examined = None if copy is None else os.path.join(copy, _COPY)
         self.path = path
         self._writes = GroupCommit(self._batch, self._interrupted)
 
@@ -270,7 +286,7 @@ class Journal:
 
     @contextlib.contextmanager
     def _session(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, _translated(self.path):
+        with self._lock, _translated(self.path, self._examined):
             yield self._connection
 
 
@@ -306,7 +322,7 @@ def _record(row: sqlite3.Row) -> Record:
 def _copied(path: str) -> tuple[str, str]:
     """A private copy of the journal (and its WAL) to read: (its folder, its path)."""
     folder = tempfile.mkdtemp(prefix="spacekit-journal-")
-    copy = os.path.join(folder, "journal.db")
+    copy = os.path.join(folder, _COPY)
     try:
         shutil.copyfile(path, copy)
         if os.path.exists(path + "-wal"):
@@ -371,11 +387,19 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
 
 
 @contextlib.contextmanager
-def _translated(path: str) -> Iterator[None]:
-    """The one place sqlite3 exceptions about the journal become ``ConfigError``."""
+def _translated(path: str, examined: str | None = None) -> Iterator[None]:
+    """The one place sqlite3 exceptions about the journal become ``ConfigError``
+    (``examined``: the copy a read-only journal is read from)."""
     try:
         yield
     except sqlite3.Error as exc:
-        if primary_code(exc) in BUSY_CODES:
+        code = primary_code(exc)
+        if code in BUSY_CODES:
             raise ConfigError(f"the journal {path} is in use by another migration run") from None
+        check_damage(exc, path, _FILE, timeout=BUSY_TIMEOUT, examined=examined)
+        if code == FULL_CODE:
+            raise ConfigError(
+                f"the disk holding the journal {path} is full ({exc}); free space and run the "
+                "same command again: the journal keeps every write sent, do not delete it"
+            ) from None
         raise ConfigError(f"the journal {path} cannot be used: {exc}") from None

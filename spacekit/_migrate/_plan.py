@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from .._errors import Unsupported, ValidationError
+from .._listing import until_complete
 from .._model import Capability, Space, SpaceKind
 from .._store import SpaceStore
 from .._validate import MAX_NAME
@@ -91,10 +92,14 @@ def account(store: SpaceStore) -> tuple[str, ...]:
     secrets = getattr(provider, "secrets", None)
     if not callable(secrets):
         return ()
-    transport = getattr(provider, "config", {}).get("transport")
+    return (*sorted(secrets()), *wiring(store))
+
+
+def wiring(store: SpaceStore) -> tuple[str, ...]:
+    """Which in-process transport (an emulator) a remote store is wired to, if any."""
+    transport = getattr(getattr(store, "_provider", None), "config", {}).get("transport")
     server = getattr(transport, "emulator", transport)  # the emulator behind its transports
-    wired = (f"transport {id(server)}",) if transport is not None else ()
-    return (*sorted(secrets()), *wired)
+    return (f"transport {id(server)}",) if transport is not None else ()
 
 
 def patterns(select: Select) -> list[str] | None:
@@ -162,10 +167,17 @@ class TargetIndex:
 
     @classmethod
     def load(cls, target: SpaceStore, claimed: Iterable[str] = ()) -> TargetIndex:
+        """The target as listed now; listed again while a listing falls short of the
+        count the provider states (a create planned against a short look duplicates)."""
         index = cls(target, claimed)
-        for space in target.list():
-            index.add(space.id, space.name)
-        return index
+
+        def once() -> TargetIndex:
+            index._by_name, index._known = {}, Fingerprints()  # what a short look saw: forgotten
+            for space in target.list():
+                index.add(space.id, space.name)
+            return index
+
+        return until_complete(once)
 
     def add(self, target_id: str, name: str) -> None:
         """A target space known from elsewhere (a sync's own listing)."""

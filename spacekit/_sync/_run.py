@@ -39,6 +39,7 @@ from .._errors import (
     SpacekitError,
     ValidationError,
 )
+from .._listing import until_complete
 from .._manifest import is_manifest_path, manifest_of
 from .._migrate._apply import Stop, Writer
 from .._migrate._journal import Journal
@@ -220,8 +221,9 @@ def _recorded(book: Journal | None) -> dict[str, str]:
 
 
 def _listed(store: SpaceStore, role: str, who: Identity, *, again: bool = False) -> list[Space]:
+    """Every space of ``store``, listed again while a listing falls short of its count."""
     try:
-        return list(store.list())
+        return until_complete(lambda: list(store.list()))
     except ProviderError as exc:
         when = "after the writes, so the result could not be checked" if again else "nothing was written"
         raise _restated(exc, f"listing the {role} ({who}) failed, {when}: {exc.args[0]}") from None

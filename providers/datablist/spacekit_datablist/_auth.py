@@ -47,6 +47,8 @@ class TokenCache:
         # recent tokens, so that one replaced a moment ago is still scrubbed from errors
         self._issued: deque[str] = deque([access_token] if access_token else [], maxlen=4)
         self.token_url = f"{auth_url}/token"
+        #: the account the exchange named (``account_id``), None until it names one
+        self.account_id: str | None = None
 
     def __repr__(self) -> str:
         held = "held" if self._token else "none"
@@ -93,6 +95,9 @@ class TokenCache:
         lifetime = token_lifetime(data)
         self._token = token
         self._issued.append(token)
+        account = data.get("account_id")
+        if isinstance(account, (str, int)) and not isinstance(account, bool) and str(account).strip():
+            self.account_id = str(account)
         if lifetime is None or lifetime <= 0:
             self._renew_at = math.inf  # unknown: renewed after a 401 only
         else:

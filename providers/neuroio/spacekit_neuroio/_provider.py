@@ -7,7 +7,8 @@ three list envelopes seen in the wild (``{"count", "next", "previous",
 "results"}``, ``{"count", "results"}`` and a bare array), error bodies in
 NeuroIO's envelope or Django REST framework's (``{"detail"}``, field lists).
 Where the service's own rules are unpublished the plugin settles them: ``q``
-results are narrowed to names containing the query (ignoring case), an update
+results are narrowed to names containing the query (ignoring case, by the listing
+guard every store passes through), an update
 refused with 405 is sent again as PUT (as the JS SDK does), and an empty update
 answer is read back.
 
@@ -28,6 +29,10 @@ from where the previous one ended, so nothing is skipped that a page-by-page rea
 would have shown. Pages without a count (a bare array, ``next`` links only) are read
 one at a time.
 
+Every ``count`` a page or the full list tells is handed to spacekit as a ``Stated``
+count: a listing that ends (``next`` null, an empty or short page) with fewer
+distinct spaces than the provider said is not taken as complete.
+
 NeuroIO spaces have an id and a name, nothing else (``writable_fields`` says so).
 A description given to ``create`` or ``update`` is treated alike: left out of the
 request, with a ``spacekit.FieldDroppedWarning`` from the store saying so (as for
@@ -44,7 +49,7 @@ space (``GET /v1/spaces/?limit=1``), the cheapest documented authenticated call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple, cast
 
@@ -65,6 +70,7 @@ from spacekit.plugin import (
     Response,
     Responses,
     Setting,
+    Stated,
     error_for_status,
     field_errors,
     load_json,
@@ -137,14 +143,13 @@ class NeuroIOProvider(Provider):
     # -- operations -------------------------------------------------------------------
 
     def list(self, query: str | None, options: Mapping[str, Any]) -> ListOperation:
-        needle = query.casefold() if query else None
         offset: int | None = 0
         if not query and not self._pages_only:
             offset = yield from self._full_list()
         if offset is not None:
-            yield from self._pages(query, needle, offset)
+            yield from self._pages(query, offset)
 
-    def _full_list(self) -> Generator[Request | Space, Response | None, int | None]:
+    def _full_list(self) -> Generator[Request | Space | Stated, Response | None, int | None]:
         """Every space from ``GET /v1/lists/spaces/``, read one at a time; returns None
         when that was all, else the offset the paged listing goes on from (0 when the
         full list is refused, and this store then asks for pages only)."""
@@ -170,32 +175,34 @@ class NeuroIOProvider(Provider):
             log.info("GET %s answered no list; listing page by page", FULL_LIST)
             self._pages_only = True
             return 0
+        if listing.count is not None:
+            yield Stated(listing.count)
         if listing.complete(given):
             return None
         # A first page after all (an envelope with a next page): the rest by pages.
         return given
 
-    def _pages(self, query: str | None, needle: str | None, offset: int) -> ListOperation:
+    def _pages(self, query: str | None, offset: int) -> ListOperation:
         """Pages from ``offset`` on: one at a time until one tells the count, then the
         offsets left in batches of ``PAGES_AHEAD`` (see the module's docstring)."""
         ahead = True  # until a batch finds the listing changed: then one page at a time
         while True:
             response = cast(Response, (yield _page_request(query, offset)))
             page = _read_page(response)
-            yield from self._spaces(response, page.items, needle)
+            yield from self._spaces(response, page)
             offset += len(page.items)
             if not page.items or not page.more(offset):
                 return
             if ahead and page.total is not None and offset < page.total:
                 ahead = False
-                left = yield from self._ahead(query, needle, offset, page.total, len(page.items))
+                left = yield from self._ahead(query, offset, page.total, len(page.items))
                 if left is None:
                     return
                 offset = left
 
     def _ahead(
-        self, query: str | None, needle: str | None, offset: int, count: int, step: int
-    ) -> Generator[Request | Requests | Space, Response | Responses | None, int | None]:
+        self, query: str | None, offset: int, count: int, step: int
+    ) -> Generator[Request | Requests | Space | Stated, Response | Responses | None, int | None]:
         """The pages from ``offset`` to ``count``, ``step`` spaces each, asked for
         ``PAGES_AHEAD`` at a time, their spaces yielded in offset order. Returns None
         when the listing is over, else the offset to read on from one page at a time
@@ -205,7 +212,7 @@ class NeuroIOProvider(Provider):
             answers = cast(Responses, (yield Requests(_page_request(query, at) for at in offsets)))
             for at, response in zip(offsets, answers, strict=True):  # a failure is raised in its place
                 page = _read_page(response)
-                yield from self._spaces(response, page.items, needle)
+                yield from self._spaces(response, page)
                 offset = at + len(page.items)
                 if (
                     page.total != count
@@ -216,11 +223,13 @@ class NeuroIOProvider(Provider):
                     return offset if page.items and page.more(offset) else None
         return None
 
-    def _spaces(self, response: Response, items: Sequence[Any], needle: str | None) -> Iterator[Space]:
-        for item in items:
-            space = self._parse(response, item)
-            if _matches(space, needle):
-                yield space
+    def _spaces(self, response: Response, page: _Page) -> Iterator[Space | Stated]:
+        """A page's spaces, every one (the guard keeps those a query asks for), and the
+        count the page tells."""
+        for item in page.items:
+            yield self._parse(response, item)
+        if page.total is not None:
+            yield Stated(page.total)
 
     def get(self, space_id: str) -> Operation[Space]:
         response = yield Request("GET", _space_path(space_id))
@@ -282,12 +291,6 @@ class NeuroIOProvider(Provider):
             return parse_space(item, provider=self.name)
         except ValueError as exc:
             raise response.protocol_error(str(exc)) from None
-
-
-def _matches(space: Space, needle: str | None) -> bool:
-    """Whether a space answers ``query`` as every store reads it: its name contains it,
-    ignoring case. ``q``'s own rule is unpublished (a search filter may split terms)."""
-    return needle is None or needle in space.name.casefold()
 
 
 def _space_path(space_id: str) -> str:
