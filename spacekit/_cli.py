@@ -59,7 +59,7 @@ COMMANDS: Final = {  # name: (module:attribute, its short help, which ``spacekit
     ),
     "subspaces": (
         "spacekit._commands._spaces:subspaces",
-        "Create and read the subspaces of a space (Instabase repos; the embedded stores).",
+        "Create, list and read the subspaces of a space (Instabase repos; the embedded stores).",
     ),
     "sync": (
         "spacekit._sync._cli:sync",

@@ -20,6 +20,7 @@ import attrs
 from . import _config, _manifest, _registry
 from ._errors import ConfigError
 from ._plugin import Plugin
+from ._settings import MissingSetting
 from ._store import AsyncSpaceStore, SpaceStore
 
 
@@ -72,7 +73,10 @@ def prepare(name: str | None, settings: Mapping[str, Any]) -> Opening:
             ) from None
         raise
     plugin = _registry.load(resolved.provider)
-    checked = plugin.check_settings(resolved.settings, where=resolved.where)
+    try:
+        checked = plugin.check_settings(resolved.settings, where=resolved.where)
+    except MissingSetting as exc:
+        raise ConfigError(f"{exc}: {resolved.how_to_set(exc.key)}") from None
     return Opening(resolved.provider, plugin, checked, resolved.where)
 
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sys
@@ -29,6 +30,11 @@ if TYPE_CHECKING:  # rich is imported only to draw on a terminal
 def stdout_is_terminal() -> bool:
     """Whether stdout is a terminal (tables) rather than a pipe or a file (lines)."""
     return _isatty(sys.stdout)
+
+
+def stdin_is_terminal() -> bool:
+    """Whether stdin is a terminal: someone there to answer a question."""
+    return _isatty(sys.stdin)
 
 
 def stderr_is_terminal() -> bool:
@@ -74,15 +80,19 @@ def print_json(data: Any) -> None:
 def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None) -> None:
     """Print records: a table on a terminal, tab-separated lines otherwise.
 
-    Off a terminal the rows are written as they come, so a long listing streams.
-    ``None`` is shown as an empty cell.
+    Off a terminal the rows are written as they come, so a long listing streams;
+    the header comes with the first row (or at the end of an empty listing), so a
+    listing that fails before its first row prints nothing on stdout. ``None`` is
+    shown as an empty cell.
     """
     if not stdout_is_terminal():
+        lines = ("\t".join(_field(cell) for cell in row) for row in rows)
+        first = next(lines, None)  # a listing that fails fails here, before the header
         if title:
             click.echo(f"{title}:", err=True)
         click.echo("\t".join(columns))
-        for row in rows:
-            click.echo("\t".join(_field(cell) for cell in row))
+        for line in itertools.chain([first] if first is not None else [], lines):
+            click.echo(line)
         return
     from rich.table import Table
     from rich.text import Text

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from ._errors import ConfigError
 from ._plugin import Plugin
+from ._suggest import did_you_mean
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -63,7 +64,8 @@ def load(name: str) -> Plugin:
     if entry is None:
         installed = ", ".join(names()) or "none"
         hint = f"; install it with: {INSTALL_HINTS[name]}" if name in INSTALL_HINTS else ""
-        raise ConfigError(f"unknown provider {name!r} (installed: {installed}){hint}")
+        near = "" if hint else did_you_mean(name, [*names(), *INSTALL_HINTS])
+        raise ConfigError(f"unknown provider {name!r}{near} (installed: {installed}){hint}")
     try:
         plugin = entry.load()
     except Exception as exc:  # a broken plugin must not take the others down

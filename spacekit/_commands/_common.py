@@ -7,10 +7,12 @@ This module imports click only: a command loads the rest when it runs.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+from .._suggest import closest
 
 if TYPE_CHECKING:
     from .._store import SpaceStore
@@ -62,14 +64,6 @@ def complete_store(ctx: click.Context, param: click.Parameter, incomplete: str) 
         configured = []
     candidates = dict.fromkeys([*configured, *_registry.names()])
     return [name for name in candidates if name.startswith(incomplete)]
-
-
-def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The choice closest to a mistyped ``word`` ("did you mean"), if one is close enough."""
-    import difflib
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 class Group(click.Group):

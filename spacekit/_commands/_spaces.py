@@ -14,6 +14,7 @@ import click
 
 from .. import _output
 from .._errors import ConfigError, FieldDroppedWarning
+from .._exitcodes import PARTIAL
 from ._common import Group, json_option, open_store, store_option
 
 if TYPE_CHECKING:
@@ -53,10 +54,15 @@ def _fields(space: Space) -> list[tuple[str, object]]:
         ("admins", ", ".join(f"{p.name} ({p.kind})" for p in space.admins)),
         ("subspaces", ", ".join(f"{s.owner}/{s.name}" for s in space.subspaces)),
         ("image_url", space.image_url),
-        ("is_admin", space.is_admin),
+        ("is_admin", _known(space.is_admin)),
         ("created_at", _when(space.created_at)),
         ("updated_at", _when(space.updated_at)),
     ]
+
+
+def _known(value: bool | None) -> object:
+    """A yes/no field as a table shows it: ``None``, where the store did not say, as such."""
+    return "unknown (the store did not say)" if value is None else value
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -225,10 +231,19 @@ def update(
 @store_option
 @json_option
 def delete(space_id: str, yes: bool, store_name: str | None, as_json: bool) -> None:
-    """Delete a space (asks first unless --yes)."""
+    """Delete a space (asks first, on a terminal, unless --yes)."""
     store = open_store(store_name)
     if not yes:
-        click.confirm(f"Delete space {space_id} from the {store.provider} store?", abort=True, err=True)
+        if not _output.stdin_is_terminal():
+            raise click.UsageError(
+                f"not deleting space {space_id}: there is no terminal to confirm on; "
+                "add --yes to delete without asking"
+            )
+        name = store.get(space_id).name
+        question = f"Delete space {name!r} ({space_id}) from the {store.provider} store?"
+        if not click.confirm(question, err=True):
+            click.echo("Not deleted.", err=True)
+            click.get_current_context().exit(PARTIAL)
     store.delete(space_id)
     click.echo(f"deleted space {space_id}", err=True)
     if as_json:
@@ -237,7 +252,7 @@ def delete(space_id: str, yes: bool, store_name: str | None, as_json: bool) -> N
 
 @click.group(cls=Group)
 def subspaces() -> None:
-    """Create and read the subspaces of a space (Instabase repos; the embedded stores)."""
+    """Create, list and read the subspaces of a space (Instabase repos; the embedded stores)."""
 
 
 @subspaces.command("create")
@@ -255,6 +270,20 @@ def create_subspace(
     subspace = store.create_subspace(space_id, name, description=description, private=not public)
     click.echo(f"created subspace {subspace.owner}/{subspace.name}", err=True)
     _show_subspace(subspace, as_json)
+
+
+@subspaces.command("list")
+@click.argument("space_id", metavar="SPACE")
+@store_option
+@json_option
+def list_subspaces(space_id: str, store_name: str | None, as_json: bool) -> None:
+    """The subspaces of SPACE, as its listing names them (``get`` shows one in full)."""
+    found = open_store(store_name).get(space_id).subspaces
+    if as_json:
+        _output.print_json([subspace.to_dict() for subspace in found])
+        return
+    rows = ((s.owner, s.name, _known(s.private), s.description) for s in found)
+    _output.table(("OWNER", "NAME", "PRIVATE", "DESCRIPTION"), rows)
 
 
 @subspaces.command("get")
@@ -275,8 +304,8 @@ def _show_subspace(subspace: Subspace, as_json: bool) -> None:
         ("owner", subspace.owner),
         ("name", subspace.name),
         ("description", subspace.description),
-        ("private", subspace.private),
-        ("is_admin", subspace.is_admin),
+        ("private", _known(subspace.private)),
+        ("is_admin", _known(subspace.is_admin)),
     ]
     rows += [(f"member ({m.role})", f"{m.name} ({m.kind})") for m in subspace.members]
     _output.table(("FIELD", "VALUE"), rows)
