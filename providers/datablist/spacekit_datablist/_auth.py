@@ -98,8 +98,8 @@ class TokenCache:
         lifetime = token_lifetime(data)
         self._token = token
         self._issued.append(token)
-        self.user_id = _named(data.get("user_id")) or self.user_id
-        self.account_id = _named(data.get("account_id")) or self.account_id
+        self.user_id = identifier(data.get("user_id")) or self.user_id
+        self.account_id = identifier(data.get("account_id")) or self.account_id
         if lifetime is None or lifetime <= 0:
             self._renew_at = math.inf  # unknown: renewed after a 401 only
         else:
@@ -126,11 +126,13 @@ def _token_answer(response: Response) -> dict[str, Any]:
     )
 
 
-def _named(value: object) -> str | None:
-    """An identifier the exchange answered (a string or a number), else None."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+def identifier(value: object) -> str | None:
+    """An id as the exchange's answer names one (a non-empty string or an integer),
+    else None: a value of another shape is not trusted to name anything."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
-    return str(value)
+    text = str(value)
+    return text if text.strip() else None
 
 
 def token_lifetime(data: Mapping[str, Any]) -> float | None:
