@@ -6,6 +6,7 @@ This module imports click only: a command loads the rest when it runs.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,6 +48,18 @@ def store_option(function: F) -> F:
         help="a configured store or a provider",
         shell_complete=complete_store,
     )(function)
+
+
+def journal_option(help: str) -> Callable[[F], F]:
+    """``--journal PATH``: ``~`` expanded (even quoted) and made absolute, so that the
+    path a message prints resumes the same journal from any folder."""
+    return click.option(
+        "--journal", type=click.Path(dir_okay=False), callback=_absolute, metavar="PATH", help=help
+    )
+
+
+def _absolute(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else os.path.abspath(os.path.expanduser(value))
 
 
 def json_option(function: F) -> F:

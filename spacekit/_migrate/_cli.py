@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from .._errors import ProviderError, SpacekitError
+from .._commands._common import journal_option
 from .._exitcodes import INTERRUPTED, OK, PARTIAL, USAGE, exit_code
 from .._output import table
 from ._plan import POLICIES
@@ -167,9 +168,7 @@ def _show_verify(report: VerifyReport) -> None:
     show_default=True,
     help="when the target already has a space of that name",
 )
-@click.option(
-    "--journal", type=click.Path(dir_okay=False), help="SQLite file recording every write; resume with it"
-)
+@journal_option("SQLite file recording every write; resume with it")
 @click.option(
     "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="parallel writes"
 )
@@ -223,7 +222,7 @@ def migrate(
 @click.command("verify")
 @click.argument("source")
 @click.argument("target")
-@click.option("--journal", type=click.Path(dir_okay=False), help="compare the pairs this journal recorded")
+@journal_option("compare the pairs this journal recorded")
 @click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
 def verify(source: str, target: str, journal: str | None, as_json: bool) -> None:
     """Check that TARGET holds what SOURCE holds; exit 1 if anything is missing or differs."""
