@@ -8,11 +8,12 @@ import time
 import click
 
 from . import _config, _registry
+from ._commands._common import complete_emulated
 from ._errors import ConfigError
 
 
 @click.command("emulate")
-@click.argument("provider")
+@click.argument("provider", shell_complete=complete_emulated)
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="the port; 0 picks a free one")
 @click.option(
     "--token",

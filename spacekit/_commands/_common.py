@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from .._suggest import closest
 
@@ -66,17 +67,40 @@ def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="plain JSON instead of a table")(function)
 
 
-def complete_store(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion for a store: the configured stores, then the providers."""
-    from .. import _config, _registry
+def complete_store(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion where a store goes: the configured stores, the providers, then the
+    manifest files of the folder; a word that looks like a path completes as a file."""
+    from .. import _config, _manifest, _registry
     from .._errors import SpacekitError
 
+    if incomplete.startswith(("/", ".", "~")) or os.sep in incomplete:
+        return [CompletionItem(incomplete, type="file")]  # the shell completes paths best
     try:
         configured = list(_config.load().stores)
     except SpacekitError:  # a broken config file must not break the shell
         configured = []
-    candidates = dict.fromkeys([*configured, *_registry.names()])
-    return [name for name in candidates if name.startswith(incomplete)]
+    try:
+        files = sorted(
+            entry.name
+            for entry in os.scandir(".")
+            if entry.name.endswith(tuple(_manifest.FORMATS)) and entry.is_file()
+        )
+    except OSError:
+        files = []
+    candidates = dict.fromkeys([*configured, *_registry.names(), *files])
+    return [CompletionItem(name) for name in candidates if name.startswith(incomplete)]
+
+
+def complete_emulated(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of a provider that ships an emulator."""
+    from .. import _registry
+    from .._errors import ConfigError
+
+    return [
+        CompletionItem(name)
+        for name, plugin in _registry.status().items()
+        if name.startswith(incomplete) and not isinstance(plugin, ConfigError) and plugin.emulator()
+    ]
 
 
 class Group(click.Group):

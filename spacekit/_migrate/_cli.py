@@ -33,8 +33,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from .._commands._common import complete_store, journal_option
 from .._errors import ProviderError, SpacekitError
-from .._commands._common import journal_option
 from .._exitcodes import INTERRUPTED, OK, PARTIAL, USAGE, exit_code
 from .._output import table
 from ._plan import POLICIES
@@ -158,8 +158,8 @@ def _show_verify(report: VerifyReport) -> None:
 
 
 @click.command("migrate")
-@click.argument("source")
-@click.argument("target")
+@click.argument("source", shell_complete=complete_store)
+@click.argument("target", shell_complete=complete_store)
 @click.option("--dry-run", is_flag=True, help="print the plan; write nothing (not even the journal)")
 @click.option(
     "--on-conflict",
@@ -220,8 +220,8 @@ def migrate(
 
 
 @click.command("verify")
-@click.argument("source")
-@click.argument("target")
+@click.argument("source", shell_complete=complete_store)
+@click.argument("target", shell_complete=complete_store)
 @journal_option("compare the pairs this journal recorded")
 @click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
 def verify(source: str, target: str, journal: str | None, as_json: bool) -> None:
