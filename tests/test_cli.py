@@ -334,15 +334,6 @@ def test_an_import_failing_at_once_exits_with_the_errors_code(failing: Callable[
     assert "nothing was imported" in result.stderr
 
 
-# -- emulate ------------------------------------------------------------------------------
-
-
-def test_emulate_a_provider_without_an_emulator_exits_2() -> None:
-    result = run("emulate", "local")
-    assert result.exit_code == 2
-    assert "no emulator for local" in result.stderr
-
-
 def test_a_config_warning_is_one_plain_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, failing: Callable[..., None]
 ) -> None:

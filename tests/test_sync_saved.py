@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,14 @@ def test_a_plan_made_with_open_stores_needs_them_again(tmp_path: Path) -> None:
     assert applied.items[0].action is SyncAction.CREATE
     with pytest.raises(spacekit.ValidationError, match="only a plan"):
         applied.save(tmp_path / "again.json")
+
+
+def test_a_plan_copied_with_its_manifest_to_another_checkout_applies(
+    work: spacekit.SpaceStore, tmp_path: Path
+) -> None:
+    assert run("spaces.toml", "work", "--delete", "--plan-out", "plan.json").exit_code == 0
+    shutil.copytree(tmp_path / "repo", tmp_path / "elsewhere" / "checkout")
+    os.chdir(tmp_path / "elsewhere" / "checkout")
+    applied = run("--apply-plan", "plan.json", "--journal", "j.db")
+    assert applied.exit_code == 0, applied.output
+    assert sorted(state(work)) == ["Keep", "New", "Renamed"]

@@ -118,11 +118,14 @@ class SavedPlan:
     select: tuple[str, ...] | None
     steps: tuple[Step, ...]
     created: str = attrs.field(factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    #: the folder of the plan's file (saved or loaded): a manifest is named relative to it
+    folder: str | None = None
 
     @property
     def id(self) -> str:
-        """The plan's identity: a hash of what it says (journals record it)."""
-        text = json.dumps(self._content(None), sort_keys=True, ensure_ascii=False)
+        """The plan's identity: a hash of what its file says (journals record it), the
+        same wherever the file and its manifest are checked out together."""
+        text = json.dumps(self._content(self.folder), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def _content(self, folder: str | None) -> dict[str, Any]:
@@ -142,9 +145,9 @@ class SavedPlan:
     def save(self, path: str | os.PathLike[str], summary: str) -> None:
         """Write the plan as JSON to ``path`` (a manifest named relative to its folder)."""
         path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        document = {"format": FORMAT, "version": VERSION, "id": self.id, "summary": summary}
-        document.update(self._content(folder))
+        placed = attrs.evolve(self, folder=os.path.dirname(os.path.abspath(path)))
+        document = {"format": FORMAT, "version": VERSION, "id": placed.id, "summary": summary}
+        document.update(placed._content(placed.folder))
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         try:
             with open(path, "w", encoding="utf-8") as file:
@@ -183,6 +186,7 @@ class SavedPlan:
                 None if options["select"] is None else tuple(str(s) for s in options["select"]),
                 tuple(Step(**step) for step in document["steps"]),
                 str(document["created"]),
+                folder,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValidationError(f"{path}: a damaged plan ({type(exc).__name__}: {exc})") from None
