@@ -17,7 +17,7 @@ from typing import Any, overload
 
 import attrs
 
-from ._record import Action, Outcome, Record
+from ._record import ADOPTED, Action, Outcome, Record
 
 
 @attrs.frozen
@@ -65,6 +65,12 @@ class MigrationItem:
             reason=record.reason,
             error=record.error,
         )
+
+    @property
+    def adopted(self) -> bool:
+        """Taken for the result of a write whose answer was lost, on no owner's evidence
+        (the provider gives none): for a person to check (see ``_evidence``)."""
+        return self.outcome is Outcome.CREATED and (self.reason or "").startswith(ADOPTED)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -188,7 +194,8 @@ class MigrationReport:
     """Every selected source space and what happened to it.
 
     ``ok`` means: every space present in the source at the end of the run is on the
-    target exactly once. Spaces deleted from the source meanwhile are ``vanished``,
+    target exactly once, and the target, listed again, holds no name of the run more
+    times than the source does (``mismatches``). Spaces deleted from the source meanwhile are ``vanished``,
     not failures; ``complete`` is False when the source kept changing beyond the
     listings a run makes (then ``ok`` is False too).
     """
@@ -205,6 +212,9 @@ class MigrationReport:
     #: how many times the source was listed (the first pass, then until nothing was new)
     listings: int = 1
     complete: bool = True
+    #: what the target, listed again after the writes, holds wrong: each name the run
+    #: covers that it holds more times than the source does (with the ids)
+    mismatches: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -217,7 +227,7 @@ class MigrationReport:
 
     @property
     def ok(self) -> bool:
-        return self.complete and not self.failed
+        return self.complete and not self.failed and not self.mismatches
 
     def lost_fields(self) -> dict[str, int]:
         """How many spaces lose each field the target cannot hold."""
@@ -241,6 +251,8 @@ class MigrationReport:
             head = "nothing migrated"
         lost = self.lost_fields()
         tail = "; lost: " + ", ".join(f"{field} on {n}" for field, n in lost.items()) if lost else ""
+        adopted = sum(item.adopted for item in self.items)
+        tail += f"; {adopted} {ADOPTED}" if adopted else ""
         return f"{self.source} -> {self.target}: {head} ({shown or 'no space'}){tail}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -253,6 +265,7 @@ class MigrationReport:
             "ok": self.ok,
             "complete": self.complete,
             "listings": self.listings,
+            "mismatches": list(self.mismatches),
             "counts": self.counts,
             "lost_fields": self.lost_fields(),
             "warnings": list(self.warnings),
