@@ -8,6 +8,7 @@ in worker threads (see ``_run``).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 from .._connect import connect
@@ -16,7 +17,7 @@ from .._manifest import manifest_of
 from .._store import AsyncSpaceStore, SpaceStore
 from ._report import Identity
 
-StoreLike = SpaceStore | str
+StoreLike = SpaceStore | str | os.PathLike[str]
 
 
 def identity(store: SpaceStore, name: str | None = None) -> Identity:
@@ -30,8 +31,11 @@ def identity(store: SpaceStore, name: str | None = None) -> Identity:
 
 
 @contextlib.contextmanager
-def opened(value: StoreLike, role: str) -> Iterator[tuple[SpaceStore, Identity]]:
-    """The store for ``value`` and its identity; a store opened here is closed on exit."""
+def opened(value: object, role: str) -> Iterator[tuple[SpaceStore, Identity]]:
+    """The store for ``value`` (a store, a store's name, or a manifest's path) and its
+    identity; a store opened here is closed on exit."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
     if isinstance(value, SpaceStore):
         yield value, identity(value)
         return
@@ -41,7 +45,7 @@ def opened(value: StoreLike, role: str) -> Iterator[tuple[SpaceStore, Identity]]
         )
     if not isinstance(value, str):
         raise ValidationError(
-            f"the {role} must be a SpaceStore or a store's name, not {type(value).__name__}"
+            f"the {role} must be a SpaceStore, a store's name or a manifest's path, not {type(value).__name__}"
         )
     with connect(value) as store:
         yield store, identity(store, value)
