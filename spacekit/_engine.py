@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
@@ -35,10 +36,18 @@ import httpx
 import tenacity
 
 from ._engineconfig import ENGINE_SETTINGS, EngineConfig
-from ._errors import ProtocolError, ProviderError, ProviderUnavailable, RateLimited, SpacekitError
+from ._errors import (
+    AuthenticationError,
+    ConfigError,
+    ProtocolError,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    SpacekitError,
+)
 from ._exchange import shown_path
 from ._limits import ACCEPT_ENCODING, Body, TimedOut, Window, network_transport
-from ._pacing import RateLimiter, parse_retry_after
+from ._pacing import RateLimiter, Ticket, parse_retry_after
 from ._plugin import ListOperation, Operation, Provider, Request, Requests, Response, Responses
 from ._redact import redact, redact_error, scrub_library_logs, watch
 from ._version import __version__
@@ -70,6 +79,9 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # What plugin code may raise when an answer is not what it expects.
 _UNREADABLE = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError)
 
+
+#: what a header value may hold: printable ASCII, spaces and tabs between
+_HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?")
 
 #: guards the making and closing of every sync engine's batch threads
 _BATCH_LOCK = threading.Lock()
@@ -132,8 +144,23 @@ class _Policy:
         """When a call starting now must end."""
         return time.monotonic() + self.config.deadline
 
-    def window(self, request: Request, deadline_at: float) -> Window:
-        """The time the next attempt may take; none left is ``ProviderUnavailable``."""
+    def window(self, request: Request, deadline_at: float, ticket: Ticket) -> Window:
+        """The time the next attempt may take; none left is ``ProviderUnavailable``, and
+        no slot of the store's pace before the deadline (``ticket``) is ``RateLimited``."""
+        if ticket.slot is None:
+            limit = self.config.rate_limit
+            raise RateLimited(
+                f"{request.label}: the store's pace has no slot for this request before the "
+                f"deadline of {self.config.deadline:g} s (the next is in {ticket.delay:.3g} s); "
+                + (
+                    f"rate_limit is {limit:g} requests per second"
+                    if limit
+                    else "the provider's 429 answers set it"
+                )
+                + ", so it was not sent",
+                provider=self.provider.name,
+                retry_after=ticket.delay,
+            )
         window = Window.open(self.config.timeout, deadline_at)
         if window.expired():
             raise ProviderUnavailable(
@@ -146,10 +173,16 @@ class _Policy:
     def build(self, request: Request, window: Window) -> httpx.Request:
         """The request as httpx sends it: the engine's base URL and headers, the
         credentials' headers, the body as JSON, the attempt's timeouts."""
-        headers = self.headers.copy()
-        headers.update(request.headers)
+        try:
+            headers = self.headers.copy()
+            headers.update(request.headers)
+        except (TypeError, ValueError) as exc:  # a header a plugin set that HTTP cannot carry
+            raise ProtocolError(
+                f"{request.label}: cannot build request: a header {type(exc).__name__}",
+                provider=self.provider.name,
+            ) from None
         if request.authenticated:
-            headers.update(self.provider.headers())
+            self.credential_headers(headers)
         try:
             return httpx.Request(
                 request.method,
@@ -164,6 +197,31 @@ class _Policy:
         except (TypeError, ValueError) as exc:  # a body that is not JSON, say
             raise ProtocolError(
                 f"cannot build request: {type(exc).__name__}", provider=self.provider.name
+            ) from None
+
+    def credential_headers(self, headers: httpx.Headers) -> None:
+        """Add the credentials' headers; one that HTTP cannot carry (a line break, a
+        character beyond ASCII: a token exchange may answer anything) is an
+        ``AuthenticationError`` naming the credential, never sent."""
+        for name, value in self.provider.headers().items():
+            if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+                raise AuthenticationError(
+                    f"the {self.provider.name} credential for the {name} header holds characters "
+                    "an HTTP header cannot carry (a line break, a control character or a character "
+                    "beyond ASCII); it was not sent (its value is not shown)",
+                    provider=self.provider.name,
+                )
+            headers[name] = value
+
+    def check_base_url(self) -> None:
+        """A ``ConfigError`` now, at open, for a base URL no request can be built on
+        (a host name that IDNA refuses, say)."""
+        try:
+            httpx.Request("GET", self.url("/"))
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+            raise ConfigError(
+                f"{self.provider.name}: base_url is not a URL a request can be sent to "
+                f"({type(exc).__name__})",
             ) from None
 
     def url(self, path: str) -> httpx.URL:
@@ -189,7 +247,8 @@ class _Policy:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, _Retryable) and exc.retry_after is not None:
                 return exc.retry_after
-            cap = min(MAX_BACKOFF, self.config.backoff * 2 ** (state.attempt_number - 1))
+            doublings = min(state.attempt_number - 1, 32)  # far past MAX_BACKOFF; never an overflow
+            cap = min(MAX_BACKOFF, self.config.backoff * 2**doublings)
             return random.uniform(cap / 2, cap)
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -356,6 +415,7 @@ class SyncEngine:
         self._client = httpx.Client(transport=transport, **self.policy.client_options())  # type: ignore[arg-type]
         self._transport: httpx.BaseTransport = transport  # type: ignore[assignment]
         self.policy.adopt(self._client)
+        self.policy.check_base_url()
         self._auth_lock = threading.Lock()
 
     #: the threads batches are sent on, made on the first batch (see ``_batch_pool``)
@@ -477,8 +537,8 @@ class SyncEngine:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempt(self, request: Request, deadline_at: float) -> Response:
-        ticket = self.policy.limiter.acquire()
-        window = self.policy.window(request, deadline_at)
+        ticket = self.policy.limiter.acquire(until=deadline_at)
+        window = self.policy.window(request, deadline_at, ticket)
         built = self.policy.build(request, window)
         body = self.policy.body(request, window)
         started = time.perf_counter()
@@ -551,6 +611,7 @@ class AsyncEngine:
             **self.policy.client_options(),
         )
         self.policy.adopt(self._client)
+        self.policy.check_base_url()
         self._auth_lock: asyncio.Lock | None = None
 
     _closed = False  # set by ``close``: no request is sent after it
@@ -655,8 +716,8 @@ class AsyncEngine:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(self, request: Request, deadline_at: float) -> Response:
-        ticket = await self.policy.limiter.acquire_async()
-        window = self.policy.window(request, deadline_at)
+        ticket = await self.policy.limiter.acquire_async(until=deadline_at)
+        window = self.policy.window(request, deadline_at, ticket)
         built = self.policy.build(request, window)
         body = self.policy.body(request, window)
         started = time.perf_counter()

@@ -86,12 +86,21 @@ def _sends(transport: Any, *, sync: bool) -> bool:
     return callable(getattr(transport, "handle_request" if sync else "handle_async_request", None))
 
 
-def _positive(value: Any) -> bool:
-    return _number(value) and math.isfinite(value) and value > 0
+MAX_SECONDS = 1e6
+"""The longest timeout, deadline or backoff (about 11 days): longer waits overflow
+the clocks and sockets they reach."""
+
+
+def _seconds(value: Any) -> bool:
+    return _number(value) and math.isfinite(value) and 0 < value <= MAX_SECONDS
+
+
+def _pace(value: Any) -> bool:
+    return _number(value) and math.isfinite(value) and value >= 1 / MAX_SECONDS
 
 
 def _non_negative(value: Any) -> bool:
-    return _number(value) and math.isfinite(value) and value >= 0
+    return _number(value) and math.isfinite(value) and 0 <= value <= MAX_SECONDS
 
 
 def _count(value: Any) -> bool:
@@ -107,11 +116,11 @@ def _number(value: Any) -> bool:
 
 
 _RANGES = (
-    ("timeout", _positive, "a positive, finite number of seconds"),
-    ("deadline", _positive, "a positive, finite number of seconds"),
-    ("rate_limit", _positive, "a positive, finite number of requests per second"),
+    ("timeout", _seconds, f"a positive number of seconds, at most {MAX_SECONDS:g}"),
+    ("deadline", _seconds, f"a positive number of seconds, at most {MAX_SECONDS:g}"),
+    ("rate_limit", _pace, f"a finite number of requests per second, at least {1 / MAX_SECONDS:g}"),
     ("retries", _count, "a whole number, 0 or more"),
-    ("backoff", _non_negative, "a finite number of seconds, 0 or more"),
+    ("backoff", _non_negative, f"a number of seconds from 0 to {MAX_SECONDS:g}"),
     ("max_response_bytes", _size, "a positive whole number of bytes"),
 )
 

@@ -10,7 +10,9 @@ requests without ``q``, counted from each one at offset 0) end early:
 - ``next``: the page at offset ``at`` holds ``n`` spaces and ``next`` is null;
 - ``empty``: the page at offset ``at`` is empty (``next`` null);
 - ``middle``: ``n`` spaces from offset ``at`` on are left out of the pages, the
-  count still telling them.
+  count still telling them;
+- ``hide``: ``n`` spaces from offset ``at`` on are left out, and out of the count:
+  a listing that adds up and still misses them (only a read of its own finds them).
 
 Usable in-process (an httpx transport) and on a loopback port (for the CLI).
 """
@@ -37,7 +39,7 @@ _ONE = re.compile(r"^/v1/spaces/([^/]+)/$")
 
 @dataclass(frozen=True)
 class Short:
-    kind: str  # "count", "next", "empty", "middle"
+    kind: str  # "count", "next", "empty", "middle", "hide"
     at: int = 0
     n: int = 0
     times: int = 1  # how many listings fall short (a large number: every one)
@@ -120,8 +122,9 @@ class ShortServer:
             self.listings += 1
         count = len(rows)
         short = self.short if not query and self.short and self.listings <= self.short.times else None
-        if short is not None and short.kind == "middle":
+        if short is not None and short.kind in ("middle", "hide"):
             rows = rows[: short.at] + rows[short.at + short.n :]
+            count = len(rows) if short.kind == "hide" else count
         results = rows[offset : offset + limit]
         more = offset + limit < len(rows)
         if short is not None:

@@ -3,6 +3,7 @@ spelled, meeting across processes and sessions, in a folder no one else controls
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import stat
@@ -16,11 +17,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from migrate_helpers import emulator
+from test_migrate_adversarial import hold_creates, served_pair  # noqa: F401 (a fixture)
 
 import spacekit
 from spacekit._migrate import _lock, migrate
-from spacekit._migrate._lock import canonical_url, lock_folders, lock_key
-from spacekit._migrate._stores import identity
+from spacekit._migrate._lock import lock_folders, lock_key
+from spacekit._migrate._stores import canonical_url, identity
 
 # -- one key per target -------------------------------------------------------------------
 
@@ -107,6 +109,38 @@ def test_the_key_shows_neither_the_credential_nor_the_account():
     store = emu.connect()
     key = lock_key(store)
     assert emu.api_key not in key and "acc-" not in key
+
+
+def test_a_store_spelled_otherwise_is_still_not_migrated_onto_itself(tmp_path: Path):
+    neuroio = emulator("neuroio")
+    with neuroio.serve() as url:  # http://127.0.0.1:PORT
+        token = neuroio.connect_settings(url)["token"]
+        source = spacekit.connect("neuroio", base_url=url, token=token)
+        target = spacekit.connect("neuroio", base_url=spelled(url, host="LOCALHOST", slash=True), token=token)
+        with pytest.raises(spacekit.ValidationError, match="same store"):
+            migrate(source, target)
+    (tmp_path / "link.db").symlink_to(tmp_path / "t.db")
+    local = spacekit.connect("local", path=str(tmp_path / "t.db"))
+    with pytest.raises(spacekit.ValidationError, match="same store"):
+        migrate(local, spacekit.connect("local", path=str(tmp_path / "link.db")))
+    assert neuroio.requests == []
+
+
+def test_a_journal_resumes_with_the_target_spelled_otherwise(tmp_path: Path):
+    neuroio = emulator("neuroio")
+    source = spacekit.connect("memory")
+    source.create("alpha")
+    with neuroio.serve() as url:
+        settings = neuroio.connect_settings(url)
+        with spacekit.connect("neuroio", **settings) as target:
+            assert migrate(source, target, journal=tmp_path / "j.db").ok
+        other = {**settings, "base_url": spelled(url, scheme="HTTP", host="localhost")}
+        with spacekit.connect("neuroio", **other) as target:
+            assert migrate(source, target, journal=tmp_path / "j.db").counts["skipped"] == 1
+        elsewhere = {**settings, "base_url": url + "/elsewhere"}
+        target = spacekit.connect("neuroio", **elsewhere)
+        with pytest.raises(spacekit.ConfigError, match="belongs to a migration"):
+            migrate(source, target, journal=tmp_path / "j.db")
 
 
 # -- two processes, two spellings ---------------------------------------------------------
@@ -353,3 +387,50 @@ def test_the_cli_refuses_a_planted_folder_with_exit_2(tmp_path: Path, no_cache: 
     assert result.exit_code == 2, result.output
     assert "SPACEKIT_LOCK_DIR" in result.stderr
     assert victim.read_text() == "precious"
+
+
+def test_two_cli_runs_into_one_target_spelled_otherwise_from_two_sessions_duplicate_nothing(
+    request: pytest.FixtureRequest, tmp_path: Path
+):
+    """A login shell (XDG_RUNTIME_DIR set) runs into the target by its URL; a cron job
+    (no XDG_RUNTIME_DIR) runs into it spelled HTTP://LOCALHOST:PORT/ meanwhile."""
+    neuroio, env = request.getfixturevalue("served_pair")
+    config = Path(env["SPACEKIT_CONFIG"])
+    url = next(line for line in config.read_text().splitlines() if line.startswith("base_url"))
+    config.write_text(
+        config.read_text()
+        + '[stores.cron]\nprovider = "neuroio"\n'
+        + url.replace("http://127.0.0.1", "HTTP://LOCALHOST").rstrip('"')
+        + '/"\n'
+        + f'token = "{neuroio.connect_settings("")["token"]}"\n'
+    )
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    login = {**env, "XDG_RUNTIME_DIR": str(runtime)}
+    cron = {k: v for k, v in env.items() if k != "XDG_RUNTIME_DIR"}
+    writing, release = hold_creates(neuroio, 20)
+    base = [sys.executable, "-m", "spacekit", "migrate", "src"]
+    first = subprocess.Popen(
+        [*base, "nio", "--journal", str(tmp_path / "a.db")],
+        env=login,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writing.wait(20), "the first run never started writing"
+        second = subprocess.run(
+            [*base, "cron", "--journal", str(tmp_path / "b.db")],
+            env=cron,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        release.set()
+    _, err = first.communicate(timeout=30)
+    assert first.returncode == 0, err
+    assert second.returncode == 2, second.stderr
+    assert f"pid {first.pid}" in second.stderr
+    listed = collections.Counter(space.name for space in neuroio.connect().list())
+    assert listed == collections.Counter(["default", *(f"space-{i:02d}" for i in range(40))])

@@ -48,6 +48,7 @@ from .._sqlitefile import (
 )
 from ._record import Action, Record, State
 from ._report import Identity
+from ._stores import canonical_location
 
 APPLICATION_ID: Final = 0x53504B4A  # "SPKJ": a spacekit migration journal
 SCHEMA_VERSION: Final = 2
@@ -334,7 +335,11 @@ def _copied(path: str) -> tuple[str, str]:
 
 
 def _same(who: Identity, recorded: dict[str, Any]) -> bool:
-    if (who.provider, who.location) != (recorded.get("provider"), recorded.get("location")):
+    """One store, however its location is spelled (``canonical_location``)."""
+    was = recorded.get("location")
+    if who.provider != recorded.get("provider") or not isinstance(was, str):
+        return _same_manifest(who, recorded)
+    if canonical_location(who.location) != canonical_location(was):
         return _same_manifest(who, recorded)
     return not (who.name and recorded.get("name") and who.name != recorded["name"])
 

@@ -7,11 +7,9 @@ other is filling: every space would be created twice. ``held`` takes an exclusiv
 naming the holder. The kernel drops the lock when the holder exits, even when it
 is killed, so a stale file never blocks anyone.
 
-The file's name is a hash of the target's canonical form (``target_key``), so that
-every spelling of one target meets on one lock: a URL's scheme and host in lower
-case, a default port dropped, ``localhost``, ``127.0.0.1`` and ``::1`` as one
-loopback, the path normalized; a local store by the file itself (device and inode,
-whatever the path or symlink it was opened by). The account joins the key: the one
+The file's name is a hash of the target's canonical form
+(``_stores.canonical_location``), so that every spelling of one target meets on one
+lock. The account joins the key: the one
 the provider names (``Provider.account``: Datablist's ``account_id``), so that two
 credentials of one account wait for each other, else a hash of the credentials
 (never the secret itself).
@@ -38,18 +36,13 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import ipaddress
 import json
 import os
-import posixpath
-import re
-import socket
 import stat
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Final
-from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -57,12 +50,9 @@ from .._errors import ConfigError
 from .._store import SpaceStore
 from ._plan import account, wiring
 from ._report import Identity
+from ._stores import canonical_location
 
 LOCK_DIR_VARIABLE: Final = "SPACEKIT_LOCK_DIR"
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
-_LOOPBACK: Final = "loopback"
-_UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_NUMERIC_HOST: Final = re.compile(r"[0-9a-fx.]+")  # IPv4 as inet_aton reads it: 127.1, 0x7f.0.0.1
 #: errors that mean "this folder cannot be written here": the next folder is tried
 _UNWRITABLE: Final = frozenset(
     {
@@ -110,35 +100,8 @@ def lock_key(target: SpaceStore) -> str:
         who = "credentials " + hashlib.sha256("\0".join(account(target)).encode()).hexdigest()
     else:
         who = "account " + hashlib.sha256("\0".join((named, *wiring(target))).encode()).hexdigest()
-    where = f"{target.provider}\0{target_key(target.location)}\0{who}"
+    where = f"{target.provider}\0{canonical_location(target.location)}\0{who}"
     return hashlib.sha256(where.encode()).hexdigest()[:24]
-
-
-def target_key(location: str) -> str:
-    """The canonical form of a store's location: a URL's, or a file's identity."""
-    if urlsplit(location).scheme.lower() in _DEFAULT_PORTS:
-        return canonical_url(location)
-    if not os.path.isabs(location):
-        return location
-    try:
-        info = os.stat(location)
-    except OSError:
-        return "path " + os.path.realpath(location)
-    return f"file {info.st_dev}:{info.st_ino}"  # every path, symlink or hard link to it
-
-
-def canonical_url(url: str) -> str:
-    """``url`` with its scheme and host in lower case, its default port dropped, every
-    loopback host as one, and its path normalized (dot segments, repeated and trailing
-    slashes, percent-encoded unreserved characters)."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        return url  # check_base_url refuses such a URL before any store is opened
-    shown_port = "" if port is None or port == _DEFAULT_PORTS.get(scheme) else f":{port}"
-    return f"{scheme}://{_host(parts.hostname or '')}{shown_port}{_path(parts.path)}"
 
 
 def lock_folders() -> list[str]:
@@ -154,38 +117,6 @@ def _named_account(target: SpaceStore) -> str | None:
     """The account the provider names for the target's credentials, if it names one."""
     ask = getattr(target, "_account", None)
     return ask() if callable(ask) else None
-
-
-def _host(host: str) -> str:
-    host = host.rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return _LOOPBACK
-    try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        if not _NUMERIC_HOST.fullmatch(host):
-            try:
-                return host.encode("idna").decode("ascii")
-            except UnicodeError:
-                return host
-        try:
-            address = ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return host
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return _LOOPBACK if address.is_loopback else str(address)
-
-
-def _path(path: str) -> str:
-    path = re.sub(r"%([0-9A-Fa-f]{2})", _unescaped, path)
-    path = posixpath.normpath("/" + re.sub("/+", "/", path))
-    return "" if path == "/" else path.rstrip("/")
-
-
-def _unescaped(match: re.Match[str]) -> str:
-    char = chr(int(match[1], 16))
-    return char if char in _UNRESERVED else "%" + match[1].upper()
 
 
 def _cache_folder() -> str:

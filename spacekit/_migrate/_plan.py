@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from .._errors import Unsupported, ValidationError
@@ -32,6 +32,7 @@ from ._fingerprints import Fingerprints
 from ._journal import Journal
 from ._record import CREATES, UNRESOLVED, Action, Outcome, Record, State
 from ._report import Identity
+from ._stores import canonical_location
 
 POLICIES: Final = ("skip", "update", "rename", "fail")
 #: Space fields a migration carries beyond the name, where the target keeps them
@@ -72,9 +73,10 @@ def store_notes(source: SpaceStore, target: SpaceStore) -> tuple[str, ...]:
 
 
 def check_distinct(source: SpaceStore, src: Identity, target: SpaceStore, dst: Identity) -> None:
-    """Refuse, before any request, a store migrated onto itself."""
+    """Refuse, before any request, a store migrated onto itself (however spelled)."""
     same = source is target or (src.name is not None and src.name == dst.name)
-    if not same and source.provider == target.provider and source.location == target.location:
+    one_place = canonical_location(source.location) == canonical_location(target.location)
+    if not same and source.provider == target.provider and one_place:
         if source.provider == "local":
             same = source.location != ":memory:"
         else:  # one remote account: the same URL and the same credentials
@@ -150,6 +152,23 @@ def create_arguments(space: Space, target: SpaceStore) -> tuple[str | None, dict
         if field in target.create_options and _has_value(space, field)
     }
     return description, options
+
+
+def over_held(wanted: Mapping[str, int], spaces: Iterable[Space], target: SpaceStore) -> list[str]:
+    """Each name of ``wanted`` (a name -> how many source spaces want it) that ``spaces``
+    (the target, listed after the run) hold more times, in the form the target stores
+    it or as given, with their ids: a duplicate the run may have made."""
+    stored = {target.stored_name(name): name for name in wanted}
+    holding: dict[str, list[str]] = {}
+    for space in spaces:
+        name = space.name if space.name in wanted else stored.get(space.name)
+        if name is not None:
+            holding.setdefault(name, []).append(space.id)
+    return [
+        f"the target holds {name!r} {len(ids)} times ({', '.join(ids)}), the source {wanted[name]}"
+        for name, ids in sorted(holding.items())
+        if len(ids) > wanted[name]
+    ]
 
 
 class TargetIndex:

@@ -36,11 +36,12 @@ import contextlib
 import os
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Final, NoReturn
 
 from .._errors import AuthenticationError, PermissionDenied, ProviderError, RateLimited
-from .._listing import SHORT_LISTINGS, IncompleteListing
+from .._listing import SHORT_LISTINGS, IncompleteListing, until_complete
 from .._model import Space
 from .._store import SpaceStore
 from ._apply import Stop, Writer
@@ -54,6 +55,7 @@ from ._plan import (
     Transform,
     check_distinct,
     check_run,
+    over_held,
     patterns,
     selector,
     store_notes,
@@ -131,6 +133,7 @@ def migrate(
             _apply(run.records(), Writer(dst, index, book, carrier), concurrency, items, progress)
         items.mark_vanished(run.vanished(items))
         warnings = () if run.complete else (run.incomplete(),)
+        mismatches = () if dry_run else _surplus(items, dst, dst_id)
         return MigrationReport(
             source=src_id,
             target=dst_id,
@@ -142,8 +145,26 @@ def migrate(
             notes=store_notes(src, dst),
             listings=run.listings,
             complete=run.complete,
+            mismatches=mismatches,
         )
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _surplus(items: Items, target: SpaceStore, who: Identity) -> tuple[str, ...]:
+    """The closing look at the target: each name the run's items hold there (created,
+    updated or found) that the target holds more times than they do, with the ids. A
+    create planned against a look at the target that missed a space is found here."""
+    wanted = Counter(item.target_name for item in items if item.target_name and item.outcome in _ON_TARGET)
+    if not wanted:
+        return ()
+    try:
+        return tuple(until_complete(lambda: over_held(wanted, target.list(), target)))
+    except ProviderError as exc:
+        return (f"the target ({who}) could not be listed again to look for duplicates: {exc.args[0]}",)
+
+
+#: the outcomes of an item whose space the target holds after the run
+_ON_TARGET: Final = frozenset({Outcome.CREATED, Outcome.UPDATED, Outcome.SKIPPED})
 
 
 def _journal(path: str | os.PathLike[str] | None, dry_run: bool) -> Journal | None:

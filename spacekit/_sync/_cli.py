@@ -29,7 +29,7 @@ from typing import Final
 import click
 
 from .. import _output
-from .._exitcodes import OK, PARTIAL
+from .._exitcodes import OK, PARTIAL, PROVIDER
 from .._migrate._cli import _errors_to_exit, _print_json
 from ._report import CHANGES, SyncItem, SyncReport, TooManyChanges
 from ._run import sync as run_sync
@@ -86,7 +86,9 @@ def _show(report: SyncReport, verbose: bool) -> None:
     click.echo(report.summary())
     for item in _sorted(report.items):
         shown = verbose or (
-            item.outcome.value == "failed" if report.applied else item.action in CHANGES or item.extra
+            item.outcome.value in ("failed", "planned")
+            if report.applied
+            else item.action in CHANGES or item.extra
         )
         if shown or (item.error and not report.applied):
             click.echo(_line(item, report.applied))
@@ -201,7 +203,8 @@ def sync(
         )
     if check:
         raise click.exceptions.Exit(OK if report.in_sync else PARTIAL)
-    raise click.exceptions.Exit(OK if report.ok else PARTIAL)
+    # a source that could not prove a delete is a store that could not be read: exit 5
+    raise click.exceptions.Exit(OK if report.ok else PROVIDER if report.unreadable else PARTIAL)
 
 
 def _check_usage(
