@@ -14,9 +14,13 @@ store ``work``, ``SPACEKIT_NEUROIO_TOKEN`` for ``connect("neuroio")``.
 
 String values in the file may be references, resolved only for the store in use:
 ``env:NAME``, ``file:PATH`` (``~`` expanded, relative to the file's folder, contents
-stripped) and ``keyring:SERVICE/USER`` (needs the ``keyring`` package). Every mistake
-is a ``ConfigError`` naming the file, the store and the key, and never a secret's
-value. A literal secret in a file that others may read draws a ``UserWarning``.
+stripped) and ``keyring:SERVICE/USER`` (needs the ``keyring`` package). A ``file://``
+URL is not a reference: it is taken as it is written (and is no http(s) URL). Every
+mistake is a ``ConfigError`` naming the file, the store and the key, and never a
+secret's value; nor the value of any setting read from a reference or the
+environment, whatever its key: such a value is ``sourced`` and messages name where
+it came from instead. A literal secret in a file that others may read draws a
+``UserWarning``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import platformdirs
 from . import _registry
 from ._errors import ConfigError
 from ._plugin import Plugin, Setting, check_settings
+from ._settings import sourced
 
 CONFIG_VARIABLE = "SPACEKIT_CONFIG"
 STORE_VARIABLE = "SPACEKIT_STORE"
@@ -208,7 +213,7 @@ def _environment(name: str, plugin: Plugin) -> dict[str, Any]:
     for key, setting in _configurable(plugin).items():
         variable = env_prefix(name) + key.upper()
         if variable in os.environ:
-            value = {key: os.environ[variable]}
+            value = {key: sourced(os.environ[variable], f"the value of ${variable}")}
             result |= check_settings({key: setting}, value, provider=plugin.name, where=variable)
     return result
 
@@ -239,7 +244,8 @@ def read_regular_file(path: Path, limit: int, which: str) -> bytes:
 
 
 def _is_reference(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(REFERENCE_KINDS)
+    """Whether a value is a reference: ``file://`` starts a URL, not a file reference."""
+    return isinstance(value, str) and value.startswith(REFERENCE_KINDS) and not value.startswith("file://")
 
 
 def _dereference(value: Any, key: str, where: str, folder: Path) -> Any:
@@ -248,10 +254,11 @@ def _dereference(value: Any, key: str, where: str, folder: Path) -> Any:
     kind, _, target = value.partition(":")
     label = f"{where}: key {key!r}"
     if kind == "env":
-        return _from_env(target, label)
+        return sourced(_from_env(target, label), f"the value of ${target}")
     if kind == "file":
-        return _from_file(folder / Path(target).expanduser(), label)
-    return _from_keyring(target, label)
+        path = folder / Path(target).expanduser()
+        return sourced(_from_file(path, label), f"the contents of the file {path}")
+    return sourced(_from_keyring(target, label), f"the keyring's password for {target}")
 
 
 def _from_env(variable: str, label: str) -> str:
