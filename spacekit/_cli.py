@@ -27,7 +27,6 @@ import functools
 import json
 import math
 import re
-import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -694,58 +693,6 @@ def _json_kind(data: object) -> str:
     return "null" if data is None else names.get(type(data), type(data).__name__)
 
 
-@main.command()
-@click.argument("provider")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, help="the port; 0 picks a free one")
-@click.option(
-    "--token",
-    metavar="T",
-    help="the credential the emulator accepts (a token, or Datablist's API key), the same at every "
-    "start; by default the emulator's own",
-)
-def emulate(provider: str, port: int, token: str | None) -> None:
-    """Serve an emulator of PROVIDER's API on a loopback port until Ctrl-C.
-
-    Prints, on stdout, a config file section for a store on it, named after the
-    provider and the port (e.g. [stores.neuroio-emulator-8001]), whose credential is
-    an env: reference; on stderr, the export line that sets that variable.
-    """
-    from .testing import Emulator  # the seam only knows an emulator's protocol
-
-    emulator = _registry.load(provider).emulator()
-    if not isinstance(emulator, Emulator):
-        raise ConfigError(f"no emulator for {provider}")
-    if token is not None:
-        if not token or not all("!" <= c <= "~" for c in token):
-            raise click.BadParameter("must be printable ASCII without spaces", param_hint="--token")
-        try:
-            emulator.set_credential(token)
-        except NotImplementedError as exc:
-            raise click.BadParameter(str(exc), param_hint="--token") from None
-    with contextlib.ExitStack() as stack:
-        try:
-            url = stack.enter_context(emulator.serve(port=port))
-        except OSError as exc:
-            raise ConfigError(f"cannot listen on port {port}: {exc.strerror}") from None
-        block = emulator.config_block(url)
-        click.echo(f"{provider} emulator at {url}; stop it with Ctrl-C", err=True)
-        if block.environment:
-            click.echo("Set its credential in your shell:", err=True)
-            for line in block.exports:
-                click.echo(f"  {line}", err=True)
-        click.echo(f"and add this store to your config file ({_config.config_path()[0]}):", err=True)
-        click.echo(block.toml + "\n")  # a blank line ends the block
-        _wait_for_interrupt()
-
-
-def _wait_for_interrupt() -> None:
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        click.echo("stopped", err=True)
-
-
 def _register_migration_commands() -> None:
     from ._migrate._cli import commands
 
@@ -754,6 +701,9 @@ def _register_migration_commands() -> None:
     from ._sync._cli import command as sync_command
 
     main.add_command(sync_command)
+    from ._emulate_cli import command as emulate_command
+
+    main.add_command(emulate_command)
 
 
 _register_migration_commands()
