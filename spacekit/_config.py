@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import tomllib
 import warnings
 from collections.abc import Mapping
@@ -39,6 +38,7 @@ import platformdirs
 
 from . import _registry
 from ._errors import ConfigError
+from ._input import read_regular
 from ._plugin import Plugin, Setting, check_settings
 from ._settings import sourced
 
@@ -92,7 +92,7 @@ def load() -> Config:
     path, explicit = config_path()
     if not explicit and not path.exists():
         return Config(path)
-    content = read_regular_file(path, MAX_CONFIG_FILE, f"{path}: the config file")
+    content = read_regular(path, MAX_CONFIG_FILE, f"{path}: the config file")
     try:
         data = tomllib.loads(content.decode("utf-8"))
     except UnicodeDecodeError:
@@ -218,31 +218,6 @@ def _environment(name: str, plugin: Plugin) -> dict[str, Any]:
     return result
 
 
-def read_regular_file(path: Path, limit: int, which: str) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; anything else is a
-    ``ConfigError`` starting with ``which`` ("the file x, which")."""
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise ConfigError(f"{which} cannot be read ({exc.strerror})") from None
-    try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise ConfigError(f"{which} is a folder, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{which} is not a regular file (a device, a FIFO or a socket)")
-        with os.fdopen(descriptor, "rb", closefd=False) as file:
-            data = file.read(limit + 1)
-    except OSError as exc:
-        raise ConfigError(f"{which} cannot be read ({exc.strerror})") from None
-    finally:
-        os.close(descriptor)
-    if len(data) > limit:
-        raise ConfigError(f"{which} is larger than {limit} bytes")
-    return data
-
-
 def _is_reference(value: object) -> bool:
     """Whether a value is a reference: ``file://`` starts a URL, not a file reference."""
     return isinstance(value, str) and value.startswith(REFERENCE_KINDS) and not value.startswith("file://")
@@ -270,7 +245,7 @@ def _from_env(variable: str, label: str) -> str:
 
 def _from_file(path: Path, label: str) -> str:
     """A regular file's text, at most ``MAX_REFERENCED_FILE`` bytes; never a device, FIFO or folder."""
-    data = read_regular_file(path, MAX_REFERENCED_FILE, f"{label} refers to the file {path}, which")
+    data = read_regular(path, MAX_REFERENCED_FILE, f"{label} refers to the file {path}, which")
     try:
         value = data.decode("utf-8").strip()
     except UnicodeDecodeError:
