@@ -50,7 +50,6 @@ from ._plugin import Setting
 from ._redact import redact
 from ._store import UNSET, SpaceStore
 from ._validate import check_description, check_name
-from ._version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -191,12 +190,25 @@ def _complete_store(ctx: click.Context, param: click.Parameter, incomplete: str)
     return [name for name in candidates if name.startswith(incomplete)]
 
 
+def _print_versions(ctx: click.Context) -> None:
+    for distribution, version in _registry.distributions():
+        click.echo(f"{distribution} {version}")
+    ctx.exit()
+
+
 def _json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="plain JSON instead of a table")(function)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="spacekit")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_versions(ctx) if value else None,
+    help="Show the version of spacekit-core and of every installed plugin, and exit.",
+)
 def main() -> None:
     """One interface for every "spaces" API."""
 

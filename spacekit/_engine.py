@@ -36,7 +36,7 @@ import tenacity
 
 from ._engineconfig import ENGINE_SETTINGS, EngineConfig
 from ._errors import ProtocolError, ProviderError, ProviderUnavailable, RateLimited, SpacekitError
-from ._limits import Body, TimedOut, Window, network_transport
+from ._limits import ACCEPT_ENCODING, Body, TimedOut, Window, network_transport
 from ._pacing import RateLimiter, parse_retry_after
 from ._plugin import ListOperation, Operation, Provider, Request, Requests, Response, Responses
 from ._redact import redact, redact_error
@@ -46,6 +46,8 @@ T = TypeVar("T")
 log = logging.getLogger("spacekit.http")
 
 USER_AGENT = f"spacekit/{__version__}"
+#: sent with every request: only encodings ``Body`` undoes within its cap are asked for
+HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 10.0
 #: connections kept open per store: every worker of a migration (or a caller's own
@@ -100,14 +102,14 @@ class _Policy:
         self.auth_generation = 0
         #: what every request is built on; set from the engine's client (``adopt``)
         self.base_url = httpx.URL(provider.base_url)
-        self.headers = httpx.Headers({"User-Agent": USER_AGENT})
+        self.headers = httpx.Headers(HEADERS)
         self._urls: dict[str, httpx.URL] = {}
 
     def client_options(self) -> dict[str, Any]:
         return dict(
             base_url=self.provider.base_url,
             timeout=httpx.Timeout(self.config.timeout),
-            headers={"User-Agent": USER_AGENT},
+            headers=HEADERS,
             follow_redirects=False,  # credentials never follow a redirect
             limits=POOL,
         )
@@ -304,6 +306,15 @@ class _Policy:
             )
 
 
+def _start(raw: httpx.Response, body: Body) -> bytes | None:
+    """Start reading ``raw`` into ``body``: None when its bytes are to be read as they
+    come over the wire (``iter_raw``, undecoded), else its content, which httpx read
+    and decoded when the answer was made (an in-process transport's answer)."""
+    read = raw.is_stream_consumed
+    body.start(raw.headers, raw.status_code, decoded=read)
+    return raw.content if read else None
+
+
 def _path(request: Request) -> str:
     return _without_query(request.path)
 
@@ -483,8 +494,8 @@ class SyncEngine:
             raw = self._transport.handle_request(built)
             raw.request = built
             try:
-                body.start(raw.headers, raw.status_code)
-                content = body.read(raw.iter_bytes(), raw.status_code)
+                read = _start(raw, body)
+                content = body.read(raw.iter_raw() if read is None else (read,), raw.status_code)
             finally:
                 raw.close()
         except TimedOut:
@@ -648,9 +659,12 @@ class AsyncEngine:
             async with asyncio.timeout(window.left()):
                 raw = await self._client.send(built, stream=True)
                 try:
-                    body.start(raw.headers, raw.status_code)
-                    async for chunk in raw.aiter_bytes():
-                        body.feed(chunk, raw.status_code)
+                    read = _start(raw, body)
+                    if read is not None:
+                        body.feed(read, raw.status_code)
+                    else:
+                        async for chunk in raw.aiter_raw():
+                            body.feed(chunk, raw.status_code)
                 finally:
                     await raw.aclose()
         except (TimedOut, TimeoutError):

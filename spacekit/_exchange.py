@@ -4,12 +4,16 @@ for a listing also ``Requests`` out (several at once), ``Responses`` back.
 Plain values with no I/O of their own. ``Response.json`` (and ``load_json``, for
 plugins that read a body without the error carrying it) reads strict JSON from an
 untrusted source: anything unreadable is an error about the answer, never a raw
-``json`` or ``RecursionError``.
+``json`` or ``RecursionError``. ``check_json_depth`` holds a body to the same depth
+before a plugin reads it some other way (incrementally, say).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import operator
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -197,6 +201,71 @@ def load_json(content: bytes | str) -> Any:
         raise ValueError(str(exc).split(":")[0][:200]) from None
     _check_depth(value)
     return value
+
+
+#: what is left of a string once all but brackets and quotes are dropped
+_QUOTED = re.compile(rb'"[^"]*"')
+#: every bracket as ``[`` or ``]`` (the depth does not depend on their kind)
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b'[]{}"')
+
+
+def check_json_depth(content: bytes) -> None:
+    """``ValueError`` if the JSON text ``content`` nests deeper than ``MAX_JSON_DEPTH``
+    (as ``load_json`` says), found without parsing it, in time linear in its size: for
+    a plugin that reads a body some other way (an incremental parser, whose cost may
+    grow with the square of the depth). Text that is not JSON passes unless it opens
+    too many brackets: the plugin's parser says what is wrong with it.
+    """
+    skeleton = _skeleton(content)
+    # Each pass drops the innermost pairs (one level, everywhere): most of a text's
+    # brackets for little work, leaving fewer, longer runs of them to walk.
+    passes = 0
+    while skeleton and passes < _PASSES:
+        shorter = skeleton.replace(b"[]", b"")
+        if len(shorter) == len(skeleton):
+            break
+        skeleton, passes = shorter, passes + 1
+    if passes + _deepest(skeleton) > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+def _skeleton(content: bytes) -> bytes:
+    """The brackets of a JSON text outside its strings, each as ``[`` or ``]``."""
+    if b"\\" in content:  # escapes: an escaped backslash, then an escaped quote, is no quote
+        content = content.replace(b"\\\\", b"").replace(b'\\"', b"")
+    skeleton = content.translate(_BRACKETS, _NOT_BRACKETS)
+    if b'"' in skeleton:
+        skeleton = _QUOTED.sub(b"", skeleton).replace(b'"', b"")  # and an unended string's quote
+    return skeleton
+
+
+_PASSES = 4
+_WINDOW = 2**20
+
+
+def _deepest(skeleton: bytes) -> int:
+    """The most brackets of ``skeleton`` (``[`` and ``]`` only) open at once.
+
+    Cut at each ``][``, it is a row of peaks, each openers then closers: the depth
+    at a peak is the depth before it plus its openers (and the ``[`` of its cut).
+    Walked a window at a time, a peak's numbers computed by ``map`` (no Python code
+    per bracket or per peak); a ``]`` put in front makes the first peak like the rest.
+    """
+    text = b"]" + skeleton
+    start = deepest = depth = 0
+    while start < len(text):
+        cut = text.find(b"][", start + _WINDOW)
+        end = len(text) if cut < 0 else cut
+        peaks = text[start:end].split(b"][")
+        openers = list(map(bytes.count, peaks, itertools.repeat(b"[")))
+        closers = list(map(operator.sub, map(len, peaks), openers))
+        # before each peak: the depth so far; its top: that plus its openers and a cut's
+        before = itertools.accumulate(map(operator.sub, openers, closers), initial=depth)
+        deepest = max(deepest, max(map(operator.add, before, openers)) + 1)
+        depth += sum(openers) - sum(closers)
+        start = end + 2
+    return deepest
 
 
 def _refuse_constant(name: str) -> Any:

@@ -12,7 +12,12 @@ enforced at three levels, so that no server can hold a caller longer:
 - the async engine also runs each attempt under ``asyncio.timeout``.
 
 ``Body`` reads an answer as a stream and never holds more than
-``max_response_bytes``.
+``max_response_bytes``. It reads the bytes as they came (httpx's own decoding would
+inflate a whole chunk at once, whatever it grows to) and undoes the
+``Content-Encoding`` itself, every layer (``gzip, gzip`` is two), a piece of at most
+``PIECE`` bytes at a time: what each layer gives out counts against the cap as it is
+inflated, so a few kilobytes that would inflate to gigabytes end with a
+``ProtocolError`` after at most about the cap was made.
 """
 
 from __future__ import annotations
@@ -21,13 +26,23 @@ import contextvars
 import ssl
 import time
 import typing
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Iterator
 
 import attrs
 import httpcore
 import httpx
 
 from ._errors import ProtocolError
+
+#: the most bytes one step of decoding gives out: what an answer grows by between checks
+PIECE = 64 * 1024
+#: the encodings an answer may come in (what spacekit asks for with ``Accept-Encoding``)
+ACCEPT_ENCODING = "gzip, deflate"
+#: encoding layers of one answer at most (a server applies one; more is an attack)
+MAX_LAYERS = 3
+_IDENTITY = frozenset({"identity", ""})
+_ZLIB = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
 _ENDS: contextvars.ContextVar[float | None] = contextvars.ContextVar("spacekit_attempt_ends", default=None)
 
@@ -69,8 +84,78 @@ class TimedOut(Exception):
     """Internal: the window ended while the answer was still coming."""
 
 
+class Undecodable(Exception):
+    """Internal: the answer's ``Content-Encoding`` is unknown, or its bytes are not in it."""
+
+
+class _Inflater:
+    """One layer of ``gzip`` or ``deflate``, undone ``PIECE`` bytes at a time.
+
+    ``deflate`` is read as zlib data, or as raw deflate data if the first bytes are
+    not zlib's (servers send both under that name, and httpx reads both)."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._wbits = _ZLIB[encoding]
+        self._inflater = zlib.decompressobj(self._wbits)
+        self._started = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while data:
+            try:
+                piece = self._inflater.decompress(data, PIECE)
+            except zlib.error:
+                if self._started or self.encoding != "deflate" or self._wbits < 0:
+                    raise Undecodable(f"the answer is not valid {self.encoding} data") from None
+                self._wbits = -zlib.MAX_WBITS  # raw deflate, without zlib's header
+                self._inflater = zlib.decompressobj(self._wbits)
+                continue
+            self._started = True
+            data = self._inflater.unconsumed_tail
+            if piece:
+                yield piece
+            if not data and len(piece) == PIECE:  # zlib may hold more for input it took
+                yield from self._drain()
+
+    def _drain(self) -> Iterator[bytes]:
+        while True:
+            try:
+                piece = self._inflater.decompress(b"", PIECE)
+            except zlib.error:
+                raise Undecodable(f"the answer is not valid {self.encoding} data") from None
+            if piece:
+                yield piece
+            if len(piece) < PIECE:
+                return
+
+    def end(self) -> Iterator[bytes]:
+        yield from self._drain()
+        try:
+            rest = self._inflater.flush(PIECE)
+        except zlib.error:
+            raise Undecodable(f"the answer is not valid {self.encoding} data") from None
+        if rest:
+            yield rest
+
+
+def inflaters(content_encoding: str) -> list[_Inflater]:
+    """The layers to undo for a ``Content-Encoding`` value, in the order of undoing."""
+    names = [name.strip().lower() for name in content_encoding.split(",")]
+    layers = [name for name in names if name not in _IDENTITY]
+    unknown = next((name for name in layers if name not in _ZLIB), None)
+    if unknown is not None:
+        raise Undecodable(
+            f"the answer's Content-Encoding {unknown[:40]!r} is not one spacekit asked for "
+            f"({ACCEPT_ENCODING})"
+        )
+    if len(layers) > MAX_LAYERS:
+        raise Undecodable(f"the answer is encoded {len(layers)} times over (at most {MAX_LAYERS} are read)")
+    return [_Inflater(name) for name in reversed(layers)]
+
+
 class Body:
-    """The answer's bytes, read chunk by chunk within a window and a size cap."""
+    """The answer's bytes, read chunk by chunk within a window and a size cap, its
+    ``Content-Encoding`` undone as they come (see the module's docstring)."""
 
     def __init__(self, window: Window, cap: int, what: str, provider: str) -> None:
         self.window = window
@@ -79,21 +164,61 @@ class Body:
         self.provider = provider
         self._chunks: list[bytes] = []
         self._size = 0
+        self._layers: list[_Inflater] = []
+        self._made: list[int] = []  # bytes each layer gave out so far
+        self._status = 0
 
-    def start(self, headers: httpx.Headers, status: int) -> None:
-        """Refuse at once an answer that announces a length over the cap."""
+    def start(self, headers: httpx.Headers, status: int, *, decoded: bool = False) -> None:
+        """Refuse at once an answer that announces a length over the cap, or an
+        encoding spacekit cannot undo; ``decoded``: the bytes fed come decoded already
+        (an in-process transport's answer, which httpx read when it was made)."""
+        self._status = status
         length = headers.get("content-length", "")
         if length.isdigit() and len(length) < 20 and int(length) > self.cap:
             raise self.too_large(status)
+        if not decoded:
+            try:
+                self._layers = inflaters(",".join(headers.get_list("content-encoding")))
+            except Undecodable as exc:
+                raise self.undecodable(exc) from None
+            self._made = [0] * len(self._layers)
 
     def feed(self, chunk: bytes, status: int) -> None:
-        self._size += len(chunk)
+        """Take a chunk as it came over the wire."""
+        if self._layers:
+            try:
+                for piece in self._through(chunk, 0):
+                    self._keep(piece, status)
+            except Undecodable as exc:
+                raise self.undecodable(exc) from None
+        else:
+            self._keep(chunk, status)
+        if self.window.expired():
+            raise TimedOut
+
+    def _through(self, data: bytes, layer: int) -> Iterator[bytes]:
+        """What ``data`` gives out after layers ``layer`` and after, a piece at a time."""
+        if layer == len(self._layers):
+            yield data
+            return
+        for piece in self._layers[layer].feed(data):
+            yield from self._counted(piece, layer)
+
+    def _counted(self, piece: bytes, layer: int) -> Iterator[bytes]:
+        self._made[layer] += len(piece)
+        if self._made[layer] > self.cap:
+            self._chunks.clear()
+            raise self.too_large(self._status)
+        if self.window.expired():
+            raise TimedOut
+        yield from self._through(piece, layer + 1)
+
+    def _keep(self, piece: bytes, status: int) -> None:
+        self._size += len(piece)
         if self._size > self.cap:
             self._chunks.clear()
             raise self.too_large(status)
-        self._chunks.append(chunk)
-        if self.window.expired():
-            raise TimedOut
+        self._chunks.append(piece)
 
     def read(self, chunks: Iterable[bytes], status: int) -> bytes:
         for chunk in chunks:
@@ -101,6 +226,15 @@ class Body:
         return self.content()
 
     def content(self) -> bytes:
+        """Everything read, once the wire said its last byte."""
+        try:
+            for layer, inflater in enumerate(self._layers):
+                for piece in inflater.end():
+                    for out in self._counted(piece, layer):
+                        self._keep(out, self._status)
+        except Undecodable as exc:
+            raise self.undecodable(exc) from None
+        self._layers = []
         return b"".join(self._chunks)
 
     def too_large(self, status: int) -> ProtocolError:
@@ -111,6 +245,9 @@ class Body:
             provider=self.provider,
             status=status,
         )
+
+    def undecodable(self, error: Undecodable) -> ProtocolError:
+        return ProtocolError(f"{self.what}: {error}", provider=self.provider, status=self._status)
 
 
 def _bounded(timeout: float | None) -> float | None:

@@ -49,7 +49,18 @@ PROVIDER: Final = "file"
 FORMATS: Final = {".toml": "toml", ".jsonl": "jsonl", ".json": "json"}
 CAPABILITIES: Final = frozenset({Capability.LIST, Capability.SEARCH, Capability.GET})
 #: what a TOML ``[[spaces]]`` table may hold
-TOML_KEYS: Final = ("name", "description", "kind", "owner", "admins", "subspaces", "image_url")
+TOML_KEYS: Final = (
+    "name",
+    "description",
+    "kind",
+    "owner",
+    "admins",
+    "subspaces",
+    "image_url",
+    "renamed_from",
+)
+#: what the optional ``[manifest]`` table may hold
+MANIFEST_KEYS: Final = ("name",)
 _HEADER: Final = re.compile(r"^\s*\[\[\s*spaces\s*\]\]\s*(#.*)?$")
 _NAME_KEY: Final = re.compile(r"^\s*(name|\"name\"|'name')\s*=")
 
@@ -60,10 +71,32 @@ class Entry:
 
     space: Space
     line: int
+    #: the names the space had before, first one first (``renamed_from``)
+    renamed_from: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Manifest:
+    """A manifest as read: its identity and its entries, checked, in file order."""
+
+    path: str
+    #: what journals know it by: its ``[manifest] name``, else its file name
+    identity: str
+    entries: tuple[Entry, ...]
+
+    @property
+    def renames(self) -> dict[str, tuple[str, ...]]:
+        """Each renamed space's id (its name) -> the names it had before."""
+        return {e.space.id: e.renamed_from for e in self.entries if e.renamed_from}
 
 
 def read(path: str, form: str | None = None) -> list[Entry]:
     """Every space the manifest at ``path`` declares, checked, in file order."""
+    return list(read_manifest(path, form).entries)
+
+
+def read_manifest(path: str, form: str | None = None) -> Manifest:
+    """The manifest at ``path``: its identity and every entry, checked."""
     form = form or FORMATS.get(os.path.splitext(path)[1].lower())
     if form not in FORMATS.values():
         known = ", ".join(FORMATS)
@@ -75,17 +108,19 @@ def read(path: str, form: str | None = None) -> list[Entry]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValidationError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    name = None
     if form == "toml":
-        entries = _toml(text, path)
+        name, entries = _toml(text, path)
     elif form == "json" and text.lstrip().startswith("["):
         entries = _json_array(text, path)
     else:
         entries = _json_lines(text, path)
     _refuse_duplicates(entries, path)
-    return entries
+    _refuse_rename_conflicts(entries, path)
+    return Manifest(path, name or os.path.basename(path), tuple(entries))
 
 
-def _toml(text: str, path: str) -> list[Entry]:
+def _toml(text: str, path: str) -> tuple[str | None, list[Entry]]:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -94,9 +129,12 @@ def _toml(text: str, path: str) -> list[Entry]:
         raise ValidationError(f"{path}: not readable: arrays or tables nested too deep") from None
     except ValueError as exc:  # a whole number of thousands of digits
         raise ValidationError(f"{path}: not readable: {_reason(exc)}") from None
-    unknown = sorted(set(document) - {"spaces"})
+    unknown = sorted(set(document) - {"spaces", "manifest"})
     if unknown:
-        raise ValidationError(f"{path}: unknown top-level key(s) {', '.join(unknown)}; declare [[spaces]]")
+        raise ValidationError(
+            f"{path}: unknown top-level key(s) {', '.join(unknown)}; declare [[spaces]] (and [manifest])"
+        )
+    name = _manifest_name(document.get("manifest", {}), path)
     tables = document.get("spaces", [])
     if not isinstance(tables, list):
         raise ValidationError(f"{path}: 'spaces' must be an array of tables ([[spaces]])")
@@ -105,11 +143,30 @@ def _toml(text: str, path: str) -> list[Entry]:
     for number, (table, line) in enumerate(zip(tables, lines, strict=True), 1):
         where = f"line {line}" if line else f"space {number}"
         try:
-            entries.append(Entry(_from_table(table), line))
+            entries.append(_from_table(table, line))
         except ValidationError as exc:
             problems.append(f"{where}: {exc}")
     _raise(problems, path)
-    return entries
+    return name, entries
+
+
+def _manifest_name(table: Any, path: str) -> str | None:
+    """The ``[manifest] name``, checked: a short line of text, or None."""
+    if not isinstance(table, dict):
+        raise ValidationError(f"{path}: 'manifest' must be a table ([manifest])")
+    unknown = sorted(set(table) - set(MANIFEST_KEYS))
+    if unknown:
+        raise ValidationError(
+            f"{path}: [manifest]: unknown key(s) {', '.join(unknown)} (known: {', '.join(MANIFEST_KEYS)})"
+        )
+    name = table.get("name")
+    if name is not None and (
+        not isinstance(name, str) or not name.strip() or len(name) > 200 or not name.isprintable()
+    ):
+        raise ValidationError(
+            f"{path}: [manifest] name must be a non-empty line of text (up to 200 characters)"
+        )
+    return name
 
 
 def _table_lines(text: str, count: int) -> list[int]:
@@ -127,7 +184,7 @@ def _table_lines(text: str, count: int) -> list[int]:
     return lines
 
 
-def _from_table(table: Any) -> Space:
+def _from_table(table: Any, line: int) -> Entry:
     if not isinstance(table, dict):
         raise ValidationError("each space must be a table")
     unknown = sorted(set(table) - set(TOML_KEYS))
@@ -136,7 +193,22 @@ def _from_table(table: Any) -> Space:
     data = dict(table)
     data["admins"] = [_principal(item) for item in _list(data, "admins")]
     data["subspaces"] = [_subspace(item) for item in _list(data, "subspaces")]
-    return _space(data)
+    return _entry(data, line)
+
+
+def _entry(data: dict[str, Any], line: int) -> Entry:
+    """A declared space and its former names, from a mapping (``renamed_from`` taken out)."""
+    before = data.pop("renamed_from", None)
+    if before is None:
+        before = []
+    elif isinstance(before, str):
+        before = [before]
+    if not isinstance(before, list) or not all(isinstance(n, str) for n in before):
+        raise ValidationError("renamed_from must be a name or a list of names")
+    for old in before:
+        check_name(old)
+    space = _space(data)
+    return Entry(space, line, tuple(dict.fromkeys(n for n in before if n != space.name)))
 
 
 def _list(data: Mapping[str, Any], key: str) -> list[Any]:
@@ -195,7 +267,7 @@ def _json_lines(text: str, path: str) -> list[Entry]:
         if not row.strip():
             continue
         try:
-            entries.append(Entry(_from_json(load_json(row)), number))
+            entries.append(_from_json(load_json(row), number))
         except ValidationError as exc:  # a ValueError too: caught first
             problems.append(f"line {number}: {exc}")
         except ValueError as exc:
@@ -224,7 +296,7 @@ def _json_array(text: str, path: str) -> list[Entry]:
             except ValueError as exc:  # a whole number of thousands of digits
                 raise ValidationError(f"{path}: not readable: {_reason(exc)} (line {line})") from None
             try:
-                entries.append(Entry(_from_json(value), line))
+                entries.append(_from_json(value, line))
             except ValidationError as exc:
                 problems.append(f"line {line}: {exc}")
             at = _skip(text, at)
@@ -251,10 +323,10 @@ def _skip(text: str, at: int) -> int:
     return at
 
 
-def _from_json(value: Any) -> Space:
+def _from_json(value: Any, line: int) -> Entry:
     if not isinstance(value, dict):
         raise ValidationError(f"a space must be a JSON object, not {type(value).__name__}")
-    return _space(value)
+    return _entry(dict(value), line)
 
 
 def _raise(problems: list[str], path: str) -> None:
@@ -278,6 +350,32 @@ def _refuse_duplicates(entries: list[Entry], path: str) -> None:
             )
 
 
+def _refuse_rename_conflicts(entries: list[Entry], path: str) -> None:
+    """Two entries claiming one old name, or an old name that another entry declares:
+    refused, naming both lines, for either would make the rename ambiguous."""
+    declared = {entry.space.name: entry for entry in entries}
+    claimed: dict[str, Entry] = {}
+    problems = []
+    for entry in entries:
+        for old in entry.renamed_from:
+            other = declared.get(old)
+            if other is not None:
+                problems.append(
+                    f"{_where(entry, entries)}: renamed_from {old!r}, but {_where(other, entries)} "
+                    f"declares a space named {old!r}"
+                )
+            first = claimed.setdefault(old, entry)
+            if first is not entry:
+                problems.append(
+                    f"{_where(first, entries)} and {_where(entry, entries)} both say renamed_from {old!r}"
+                )
+    if problems:
+        raise ValidationError(
+            f"{path}: {'; '.join(problems)}; an old name may lead to one space only",
+            fields={"renamed_from": "conflict"},
+        )
+
+
 def _where(entry: Entry, entries: list[Entry]) -> str:
     return f"line {entry.line}" if entry.line else f"space {entries.index(entry) + 1}"
 
@@ -289,9 +387,10 @@ class _Manifest:
     capabilities = CAPABILITIES
     writable_fields: frozenset[str] = frozenset()
 
-    def __init__(self, path: str, entries: list[Entry]) -> None:
-        self.location = path
-        self._spaces = {entry.space.name: entry.space for entry in entries}
+    def __init__(self, manifest: Manifest) -> None:
+        self.location = manifest.path
+        self.manifest = manifest
+        self._spaces = {entry.space.name: entry.space for entry in manifest.entries}
 
     def _matching(self, query: str | None) -> list[Space]:
         return [s for s in self._spaces.values() if query is None or query.casefold() in s.name.casefold()]
@@ -354,21 +453,27 @@ class ManifestPlugin(Plugin):
         "format": Setting("format", str, help="toml, jsonl or json; default: from the file's extension"),
     }
 
-    def _read(self, settings: Mapping[str, Any]) -> tuple[str, list[Entry]]:
+    def _read(self, settings: Mapping[str, Any]) -> Manifest:
         path = os.path.abspath(os.path.expanduser(settings["path"]))
         form = settings.get("format")
         if form is not None and form not in FORMATS.values():
             raise ConfigError(f"setting 'format' must be toml, jsonl or json, not {form!r}")
-        return path, read(path, form)
+        return read_manifest(path, form)
 
     def open(self, settings: Mapping[str, Any]) -> ManifestStore:
-        return ManifestStore(*self._read(settings))
+        return ManifestStore(self._read(settings))
 
     def open_async(self, settings: Mapping[str, Any]) -> AsyncManifestStore:
-        return AsyncManifestStore(*self._read(settings))
+        return AsyncManifestStore(self._read(settings))
 
 
 file_plugin: Final = ManifestPlugin()
+
+
+def manifest_of(store: object) -> Manifest | None:
+    """The manifest a store reads, if it is a manifest store."""
+    manifest = getattr(store, "manifest", None)
+    return manifest if isinstance(manifest, Manifest) else None
 
 
 def is_manifest_path(value: str) -> bool:

@@ -35,7 +35,16 @@ from collections.abc import Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from ._errors import SpacekitError, error_for_status
-from ._exchange import IDEMPOTENT, MAX_JSON_DEPTH, Request, Requests, Response, Responses, load_json
+from ._exchange import (
+    IDEMPOTENT,
+    MAX_JSON_DEPTH,
+    Request,
+    Requests,
+    Response,
+    Responses,
+    check_json_depth,
+    load_json,
+)
 from ._model import Capability, Space, SpaceKind, SpaceToken, Subspace
 from ._settings import Setting, check_option_values, check_settings, option_specs
 
@@ -55,6 +64,7 @@ __all__ = [
     "Response",
     "Responses",
     "Setting",
+    "check_json_depth",
     "check_option_values",
     "check_settings",
     "load_json",

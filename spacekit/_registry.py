@@ -8,12 +8,14 @@ known provider whose plugin is missing gets the command that installs it.
 from __future__ import annotations
 
 import functools
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
 
 from ._errors import ConfigError
 from ._plugin import Plugin
+from ._version import __version__
 
 GROUP = "spacekit.providers"
+CORE_DISTRIBUTION = "spacekit-core"
 
 INSTALL_HINTS = {
     "neuroio": "pip install spacekit-neuroio",
@@ -49,6 +51,24 @@ def load(name: str) -> Plugin:
     if not isinstance(plugin, Plugin):
         raise ConfigError(f"the entry point for provider {name!r} ({entry.value}) is not a spacekit Plugin")
     return plugin
+
+
+def distributions() -> list[tuple[str, str]]:
+    """The core's distribution and every distribution that registers a provider, with versions.
+
+    Read from the installed metadata, without importing any plugin: what ``pip`` installed,
+    which is what ``spacekit --version`` shows.
+    """
+    found: dict[str, str] = {}
+    try:
+        found[CORE_DISTRIBUTION] = version(CORE_DISTRIBUTION)
+    except PackageNotFoundError:  # run from a tree that was never installed
+        found[CORE_DISTRIBUTION] = __version__
+    for entry in _entry_points().values():
+        if entry.dist is not None:
+            found.setdefault(entry.dist.name, entry.dist.version)
+    core = found.pop(CORE_DISTRIBUTION)
+    return [(CORE_DISTRIBUTION, core), *sorted(found.items())]
 
 
 def status() -> dict[str, Plugin | ConfigError]:

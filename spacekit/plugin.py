@@ -20,6 +20,7 @@ from ._plugin import (
     Response,
     Responses,
     Setting,
+    check_json_depth,
     check_settings,
     load_json,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "check_base_url",
     "check_description",
     "check_id",
+    "check_json_depth",
     "check_name",
     "check_settings",
     "error_for_status",

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 
 import pytest
+from ceiling import HEADROOM_MB, run_under_ceiling
 
 from spacekit import _registry
 from spacekit.plugin import Plugin
@@ -36,3 +37,23 @@ def register_plugin(monkeypatch: pytest.MonkeyPatch) -> Callable[[Plugin], None]
         monkeypatch.setattr(_registry, "load", lambda name: plugin if name == plugin.name else load(name))
 
     return register
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "memory_ceiling(megabytes=512): run the test in a child process limited to that much "
+        "memory over the test process (see tests/ceiling.py)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A test marked ``memory_ceiling`` runs in a forked child under that ceiling."""
+    marker = pyfuncitem.get_closest_marker("memory_ceiling")
+    if marker is None:
+        return None
+    megabytes = int(marker.kwargs.get("megabytes", marker.args[0] if marker.args else HEADROOM_MB))
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    run_under_ceiling(lambda: pyfuncitem.obj(**arguments), megabytes)
+    return True

@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterator
 Answer = Callable[[socket.socket], None]
 
 
-def _read_request(connection: socket.socket) -> bool:
+def _read_request(connection: socket.socket) -> str | None:
+    """The request's head (its body read and dropped); None once the client hung up."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = connection.recv(65536)
         if not chunk:
-            return False
+            return None
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
     length = 0
@@ -33,14 +34,15 @@ def _read_request(connection: socket.socket) -> bool:
     while len(rest) < length:
         chunk = connection.recv(65536)
         if not chunk:
-            return False
+            return None
         rest += chunk
-    return True
+    return head.decode("latin-1")
 
 
 @contextlib.contextmanager
-def serving(answer: Answer) -> Iterator[str]:
-    """Serve ``answer`` (called with the connection after each request) on loopback."""
+def serving(answer: Answer, requests: list[str] | None = None) -> Iterator[str]:
+    """Serve ``answer`` (called with the connection after each request) on loopback;
+    each request's head is added to ``requests`` if given."""
     stop = threading.Event()
 
     class Handler(socketserver.BaseRequestHandler):
@@ -48,7 +50,9 @@ def serving(answer: Answer) -> Iterator[str]:
             connection: socket.socket = self.request
             connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with contextlib.suppress(OSError):
-                while not stop.is_set() and _read_request(connection):
+                while not stop.is_set() and (request := _read_request(connection)) is not None:
+                    if requests is not None:
+                        requests.append(request)
                     answer(connection)
 
     class Server(socketserver.ThreadingTCPServer):
@@ -133,5 +137,36 @@ def huge(size: int, *, announce: bool) -> Answer:
 def fixed(status: int, body: bytes) -> Answer:
     def answer(connection: socket.socket) -> None:
         connection.sendall(head(status, len(body)) + body)
+
+    return answer
+
+
+def compressed(size: int, layers: list[str]) -> bytes:
+    """``size`` zero bytes compressed in each of ``layers`` in turn ("gzip" or
+    "deflate"), streamed so that making a bomb never holds what it inflates to."""
+    import zlib
+
+    def squeeze(pieces: Iterator[bytes], layer: str) -> Iterator[bytes]:
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31 if layer == "gzip" else 15)
+        for piece in pieces:
+            yield packer.compress(piece)
+        yield packer.flush()
+
+    def zeros() -> Iterator[bytes]:
+        block = bytes(2**20)
+        for start in range(0, size, len(block)):
+            yield block[: min(len(block), size - start)]
+
+    pieces: Iterator[bytes] = zeros()
+    for layer in layers:
+        pieces = squeeze(pieces, layer)
+    return b"".join(pieces)
+
+
+def encoded(body: bytes, encoding: str, status: int = 200) -> Answer:
+    """``body`` as it is, announced with the ``Content-Encoding`` given."""
+
+    def answer(connection: socket.socket) -> None:
+        connection.sendall(head(status, len(body), f"\r\nContent-Encoding: {encoding}") + body)
 
     return answer

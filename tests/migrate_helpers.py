@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -36,6 +38,18 @@ def fast_store(emu: Emulator, **overrides: Any) -> spacekit.SpaceStore:
 def mutating(emu: Emulator) -> list[str]:
     """The requests that could change something (token exchanges aside)."""
     return [f"{r.method} {r.path}" for r in emu.requests if r.method != "GET" and r.path != "/token"]
+
+
+@contextlib.contextmanager
+def configured(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``emu`` served on loopback as the one store of a config file in use; yields its name."""
+    with emu.serve() as url:
+        block = emu.config_block(url)
+        (tmp_path / "emulator.toml").write_text(block.toml)
+        monkeypatch.setenv("SPACEKIT_CONFIG", str(tmp_path / "emulator.toml"))
+        for variable, value in block.environment.items():
+            monkeypatch.setenv(variable, value)
+        yield block.store
 
 
 def load_script(relative: str) -> ModuleType:

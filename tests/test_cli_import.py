@@ -15,6 +15,7 @@ from cli_process import run_cli
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from migrate_helpers import configured
 
 import spacekit
 from spacekit._cli import main
@@ -172,14 +173,9 @@ def test_a_description_the_store_cannot_keep_is_reported_once_not_per_space(
     spacekit_emulator: Callable[[str], Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     emulator = spacekit_emulator("neuroio")
-    with emulator.serve() as url:
-        block = emulator.config_block(url)
-        (tmp_path / "emulator.toml").write_text(block.toml)
-        monkeypatch.setenv("SPACEKIT_CONFIG", str(tmp_path / "emulator.toml"))
-        for variable, value in block.environment.items():
-            monkeypatch.setenv(variable, value)
+    with configured(emulator, tmp_path, monkeypatch) as store:
         lines = "".join(json.dumps({"name": f"n{i}", "description": "kept?"}) + "\n" for i in range(3))
-        result = CliRunner().invoke(main, ["import", "-", "--store", block.store], input=lines)
+        result = CliRunner().invoke(main, ["import", "-", "--store", store], input=lines)
     assert result.exit_code == 0, result.output
     warned = [line for line in result.stderr.splitlines() if "Warning" in line]
     assert warned == ["Warning: the neuroio store keeps no description: it was left out (3 space(s))"]

@@ -22,6 +22,8 @@ from toy import TOKEN, ToyEmulator, plugin
 import spacekit
 from spacekit._cli import main
 
+pytestmark = pytest.mark.memory_ceiling
+
 TIMEOUT, DEADLINE = 0.5, 1.5
 SLACK = 1.5  # scheduling noise on a loaded machine; far below what an unbounded read would take
 BODY = b'{"id": 1, "name": "one", "pad": "' + b"a" * 40 + b'"}'
@@ -283,3 +285,44 @@ def test_the_cli_exits_2_on_a_bad_setting_without_showing_a_secret(
     result = _cli("spaces", "list", "--store", "s")
     _assert_clean(result, 2)
     assert "tökén" not in result.output and "hunter2pass" not in result.output
+
+
+# -- NeuroIO's full list, read incrementally: held to the same depth -------------------
+
+DEEP_LISTS = {
+    "40000 deep": b"[" * 40_000 + b"]" * 40_000,
+    "100000 deep": b"[" * 100_000 + b"]" * 100_000,
+    "100000 opened": b"[" * 100_000,
+    "deep in the results": b'{"count": 1, "results": [' + b"[" * 60_000 + b"]" * 60_000 + b"]}",
+    "101 deep in a space": b'[{"id": 1, "name": "a", "x": ' + b"[" * 99 + b"]" * 99 + b"}]",
+}
+
+
+@pytest.mark.parametrize("body", DEEP_LISTS.values(), ids=DEEP_LISTS.keys())
+def test_a_deep_full_list_is_a_protocol_error_in_bounded_memory(body: bytes) -> None:
+    settings = {"token": CLI_TOKEN, "retries": 0, "timeout": 5, "deadline": 8}
+    with (
+        serving(fixed(200, body)) as url,
+        spacekit.connect("neuroio", base_url=url, **settings) as store,
+        pytest.raises(spacekit.ProtocolError, match="deeper than 100 levels") as caught,
+    ):
+        list(store.list())
+    assert CLI_TOKEN not in str(caught.value) and CLI_TOKEN not in (caught.value.body or "")
+
+
+@pytest.mark.parametrize("body", DEEP_LISTS.values(), ids=DEEP_LISTS.keys())
+async def test_an_async_deep_full_list_is_a_protocol_error_in_bounded_memory(body: bytes) -> None:
+    settings = {"token": CLI_TOKEN, "retries": 0, "timeout": 5, "deadline": 8}
+    with serving(fixed(200, body)) as url:
+        async with spacekit.connect_async("neuroio", base_url=url, **settings) as store:
+            with pytest.raises(spacekit.ProtocolError, match="deeper than 100 levels"):
+                _ = [space async for space in store.list()]
+
+
+def test_a_full_list_100_deep_is_read() -> None:
+    body = b'[{"id": 1, "name": "a", "x": ' + b"[" * 98 + b"]" * 98 + b"}]"
+    with (
+        serving(fixed(200, body)) as url,
+        spacekit.connect("neuroio", base_url=url, token=CLI_TOKEN) as store,
+    ):
+        assert [space.name for space in store.list()] == ["a"]

@@ -259,6 +259,23 @@ def test_verify_finds_missing_differing_and_duplicate(source, target):
     assert not report.ok and report.checked == 3
 
 
+@pytest.mark.parametrize("journaled", [False, True])
+def test_verify_finds_a_second_copy_of_a_skipped_space(source, target, tmp_path: Path, journaled: bool):
+    """A space already on the target is skipped (paired with it); a second copy of that
+    name added later is a duplicate, with or without the journal."""
+    existing = target.create("beta")
+    journal = tmp_path / "j.db" if journaled else None
+    report = migrate(source, target, journal=journal)
+    assert report.ok and report.counts["skipped"] == 1
+    assert verify(source, target, journal=journal).ok
+    extra = target.create("beta")
+    check = verify(source, target, journal=journal)
+    assert not check.ok
+    (problem,) = check.problems
+    assert (problem.problem, problem.source_name, problem.target_id) == (Problem.DUPLICATE, "beta", extra.id)
+    assert existing.id in (problem.detail or "") and "2 times" in (problem.detail or "")
+
+
 def test_nothing_is_deleted_on_either_side(source, target):
     target.create("unrelated")
     migrate(source, target, on_conflict="update")

@@ -11,6 +11,7 @@ from spacekit_neuroio._emulator import NeuroIOEmulator
 
 import spacekit
 from spacekit import Subspace
+from spacekit._migrate import Problem
 
 FAST = {"backoff": 0.01, "retries": 2, "deadline": 5.0}
 
@@ -96,3 +97,82 @@ def test_a_skipped_conflict_is_left_alone(tmp_path: Path, on_conflict: str) -> N
         report = spacekit.migrate(ib, local, on_conflict=on_conflict)
         assert local.get(mine.id).subspaces == ()
     assert report.ok
+
+
+# -- names that differ only in case ----------------------------------------------------
+
+
+def two_cases() -> InstabaseEmulator:
+    """An Instabase source whose one space holds ``data`` and ``Data``."""
+    source = InstabaseEmulator()
+    source.seed(
+        [
+            {
+                "account_type": "ORGANIZATION",
+                "repo_owner": "lab",
+                "is_admin": True,
+                "full_name": "Lab",
+                "repos": [
+                    {"repo_owner": "lab", "repo_name": "data", "is_admin": True},
+                    {"repo_owner": "lab", "repo_name": "Data", "is_admin": True},
+                ],
+            }
+        ]
+    )
+    return source
+
+
+def test_subspaces_differing_only_in_case_are_both_carried(tmp_path: Path) -> None:
+    source, target = two_cases(), InstabaseEmulator()
+    target.seed([])
+    journal = str(tmp_path / "j.db")
+    with source.connect(**FAST) as ib, target.connect(**FAST) as ib2:
+        report = spacekit.migrate(ib, ib2, journal=journal)
+        assert report.ok, report
+        assert repos(target) == {"lab": ["data", "Data"]}
+        assert spacekit.verify(ib, ib2).ok
+        assert spacekit.verify(ib, ib2, journal=journal).ok
+
+
+@pytest.mark.parametrize("into", ["local", "folding instabase"])
+def test_a_target_that_cannot_hold_both_cases_fails_the_second(tmp_path: Path, into: str) -> None:
+    source = two_cases()
+    journal = str(tmp_path / "j.db")
+    if into == "local":
+        target: spacekit.SpaceStore = spacekit.connect("local", path=str(tmp_path / "t.db"))
+    else:
+        folding = InstabaseEmulator()
+        folding.seed([])
+        folding.fold_subspace_case = True
+        target = folding.connect(**FAST)
+    with source.connect(**FAST) as ib, target:
+        report = spacekit.migrate(ib, target, journal=journal)
+        assert not report.ok
+        (item,) = report.failed
+        assert "'Data'" in (item.error or "") and "'data'" in (item.error or ""), item.error
+        (copy,) = target.list()
+        assert [s.name for s in copy.subspaces] == ["data"]
+        for check in (spacekit.verify(ib, target), spacekit.verify(ib, target, journal=journal)):
+            assert not check.ok
+            (problem,) = check.problems
+            assert problem.problem is Problem.DIFFERS and "Data" in str(problem.differences)
+        again = spacekit.migrate(ib, target, journal=journal)  # still not: said again, not dropped
+        assert not again.ok and "'Data'" in (again.failed[0].error or "")
+
+
+def test_verify_finds_a_subspace_left_out_by_an_interrupted_run(tmp_path: Path) -> None:
+    target = InstabaseEmulator()
+    target.seed([])
+    journal = str(tmp_path / "j.db")
+    with spacekit.connect("local", path=str(tmp_path / "s.db")) as local, target.connect(**FAST) as ib:
+        space = local.create("Data Team")
+        for name in ("a1", "b2"):
+            local.create_subspace(space.id, name)
+        target.faults.fail(503, 10, method="POST", path=r"/api/v1/repos/.*/b2")
+        assert not spacekit.migrate(local, ib, journal=journal).ok
+        for check in (spacekit.verify(local, ib), spacekit.verify(local, ib, journal=journal)):
+            assert not check.ok, check.summary()
+            (problem,) = check.problems
+            assert problem.problem is Problem.DIFFERS
+            assert problem.differences[0][0] == "subspaces" and "b2" in str(problem.differences)
+            assert "subspaces" in check.fields

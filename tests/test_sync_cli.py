@@ -41,8 +41,9 @@ def test_a_plan_prints_the_summary_then_the_changes_and_writes_nothing(tmp_path:
     result = run("spaces.toml", "work", "--delete", "--journal", "j.db")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert "plan for 3 space(s): 2 to create, 1 to delete, 0 kept" in lines[0]
-    assert lines[1:] == ["  create   Research", "  create   Ops", "  delete   Stale (1): not in the source"]
+    assert lines[0].endswith(": source 2, target 1: 2 to create, 1 to delete")
+    # grouped by action, deletes first, sorted by name within each
+    assert lines[1:] == ["  delete   Stale (1): not in the source", "  create   Ops", "  create   Research"]
     assert not (tmp_path / "j.db").exists()
     assert [s.name for s in store(tmp_path, "work").list()] == ["Stale"]
 
@@ -80,7 +81,7 @@ def test_the_max_changes_rule_exits_2_with_counts_and_percentage(tmp_path: Path)
     result = run("work", "backup", "--apply", "--delete")
     assert result.exit_code == 2
     assert "4 change(s) (4 delete(s)) to the 10 spaces of the target, 40 %" in result.stderr
-    assert "plan for 10 space(s): 4 to delete" in result.stdout  # the refused plan is shown
+    assert "source 6, target 10: 6 unchanged, 4 to delete\n" in result.stdout  # the refused plan is shown
     assert len(list(backup.list())) == 10
     assert run("work", "backup", "--apply", "--delete", "--max-changes", "40%").exit_code == 0
     assert len(list(backup.list())) == 6

@@ -163,9 +163,11 @@ class Journal:
 
     # -- identities and selection ---------------------------------------------------
 
-    def bind(self, source: Identity, target: Identity, select: Sequence[str] | None) -> None:
+    def bind(
+        self, source: Identity, target: Identity, select: Sequence[str] | None, what: str = "migration"
+    ) -> None:
         """Record the pair (or check it against the one recorded) and widen the recorded selection."""
-        self.check(source, target)
+        self.check(source, target, what)
         with self._session() as db:
             for role, who in (("source", source), ("target", target)):
                 recorded = _meta(db, role)
@@ -174,16 +176,17 @@ class Journal:
             known = _meta(db, "select")
             _set_meta(db, "select", _widen(known if known is not None else [], select))
 
-    def check(self, source: Identity, target: Identity) -> None:
-        """A ``ConfigError`` unless this journal is for this source and target (or is new)."""
+    def check(self, source: Identity, target: Identity, what: str = "migration") -> None:
+        """A ``ConfigError`` unless this journal is for this source and target (or is new);
+        ``what`` says what the run is (a migration, a sync) in the message."""
         with self._session() as db:
             recorded = [_meta(db, "source"), _meta(db, "target")]
         for role, who, was in (("source", source, recorded[0]), ("target", target, recorded[1])):
             if was is not None and not _same(who, was):
                 raise ConfigError(
-                    f"the journal {self.path} belongs to a migration from {_describe(recorded[0])} "
+                    f"the journal {self.path} belongs to a {what} from {_describe(recorded[0])} "
                     f"to {_describe(recorded[1])}; this run's {role} is {who}. Resume with the same "
-                    "source and target, or use another --journal file for a new migration"
+                    f"source and target, or use another --journal file for a new {what}"
                 )
 
     def selection(self) -> list[str] | None:
@@ -302,8 +305,20 @@ def _copied(path: str) -> tuple[str, str]:
 
 def _same(who: Identity, recorded: dict[str, Any]) -> bool:
     if (who.provider, who.location) != (recorded.get("provider"), recorded.get("location")):
-        return False
+        return _same_manifest(who, recorded)
     return not (who.name and recorded.get("name") and who.name != recorded["name"])
+
+
+def _same_manifest(who: Identity, recorded: dict[str, Any]) -> bool:
+    """A journal from before manifests had an identity recorded a manifest's absolute
+    path: the same file name is the same manifest."""
+    was = recorded.get("location")
+    return (
+        who.provider == recorded.get("provider") == "file"
+        and isinstance(was, str)
+        and os.path.isabs(was)
+        and os.path.basename(was) == who.location
+    )
 
 
 def _describe(recorded: dict[str, Any] | None) -> str:

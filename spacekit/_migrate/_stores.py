@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from .._connect import connect
 from .._errors import ValidationError
+from .._manifest import manifest_of
 from .._store import AsyncSpaceStore, SpaceStore
 from ._report import Identity
 
@@ -19,7 +20,12 @@ StoreLike = SpaceStore | str
 
 
 def identity(store: SpaceStore, name: str | None = None) -> Identity:
-    """How journals and reports name a store: never a secret."""
+    """How journals and reports name a store: never a secret. A manifest is named by
+    its own identity (its ``[manifest] name``, else its file name), not by its path, so
+    that the same manifest checked out anywhere is the same source."""
+    manifest = manifest_of(store)
+    if manifest is not None:
+        return Identity(store.provider, manifest.identity, None)
     return Identity(store.provider, store.location, name)
 
 

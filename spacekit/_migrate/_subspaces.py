@@ -8,11 +8,16 @@ visibility read first with the source's ``get_subspace`` (the listing names
 subspaces without them; a subspace the caller may not read is carried with what
 the listing said, private by default).
 
-Exactly once, and resumable, without a journal row per subspace: before writing,
-the target space is read afresh and a subspace it already holds (by name, ignoring
-case) is not created again; a ``Conflict`` answer means it is there. A subspace
-that fails marks the record failed (its space stays migrated, journaled ``done``),
-so the run is not ok, and the next run carries what is still missing.
+Subspaces are matched by their exact names: ``data`` and ``Data`` are two, each
+carried on its own. Exactly once, and resumable, without a journal row per
+subspace: before writing, the target space is read afresh and a subspace it already
+holds under exactly that name is not created again. A ``Conflict`` answer is
+checked with another read: the name is there (a write whose answer was lost,
+another run), or the target holds another name it takes for the same one (a store
+that folds case cannot hold both ``data`` and ``Data``), and then the subspace is
+failed with that reason, never dropped. A subspace that fails marks the record
+failed (its space stays migrated, journaled ``done``), so the run is not ok, and
+the next run carries what is still missing.
 """
 
 from __future__ import annotations
@@ -40,23 +45,53 @@ class Carrier:
         if not record.subspaces or record.target_id is None or record.state is not State.DONE:
             return record
         try:
-            held = {s.name.casefold() for s in self.target.get(record.target_id).subspaces}
+            held = self._held(record.target_id)
         except SpacekitError as exc:
             return _failed(record, f"its subspaces could not be checked on the target: {exc}")
         made: list[str] = []
+        refused: list[str] = []
         for subspace in record.subspaces:
-            if subspace.name.casefold() in held:
+            if subspace.name in held:
                 continue
             try:
                 self._create(record, self._details(record, subspace))
+            except Conflict as exc:
+                why = self._conflict(record.target_id, subspace.name, exc)
+                if why is not None:
+                    refused.append(why)
+                    continue
             except SpacekitError as exc:
                 return _failed(record, f"subspace {subspace.name!r} was not created: {exc}", made)
-            held.add(subspace.name.casefold())
-            made.append(subspace.name)
+            else:
+                made.append(subspace.name)
+            held.add(subspace.name)
         if made:
             note = f"subspaces created: {', '.join(made)}"
             record.reason = f"{record.reason}; {note}" if record.reason else note
+        if refused:
+            return _failed(record, "; ".join(refused), made)
         return record
+
+    def _held(self, target_id: str) -> set[str]:
+        """The exact names of the subspaces the target space holds now."""
+        return {s.name for s in self.target.get(target_id).subspaces}
+
+    def _conflict(self, target_id: str, name: str, error: Conflict) -> str | None:
+        """Why a subspace answered ``Conflict`` is not on the target (None: it is there,
+        made by a write whose answer was lost or by another run)."""
+        try:
+            held = self._held(target_id)
+        except SpacekitError as exc:
+            return f"subspace {name!r} was refused ({error}) and the target could not be read again: {exc}"
+        if name in held:
+            return None
+        alike = sorted(h for h in held if h.casefold() == name.casefold())
+        if alike:
+            return (
+                f"subspace {name!r} was not created: the target holds {', '.join(map(repr, alike))}, "
+                "which it takes for the same name, and cannot hold both"
+            )
+        return f"subspace {name!r} was not created: {error}"
 
     def _details(self, record: Record, subspace: Subspace) -> Subspace:
         if subspace.description is not None and subspace.private is not None:
@@ -68,15 +103,12 @@ class Carrier:
 
     def _create(self, record: Record, subspace: Subspace) -> None:
         assert record.target_id is not None
-        try:
-            self.target.create_subspace(
-                record.target_id,
-                subspace.name,
-                description=subspace.description or "",
-                private=True if subspace.private is None else subspace.private,
-            )
-        except Conflict:
-            return  # already there (a write whose answer was lost, another run): not twice
+        self.target.create_subspace(
+            record.target_id,
+            subspace.name,
+            description=subspace.description or "",
+            private=True if subspace.private is None else subspace.private,
+        )
 
 
 def _failed(record: Record, message: str, made: list[str] | None = None) -> Record:

@@ -5,8 +5,7 @@ meant for which source space, and every such claim is checked on the target as i
 is now:
 
 - every source space has exactly one counterpart: the journaled target space is
-  there, no other source space is journaled with it, and no stray copy bearing its
-  name (one a lost write made) is left beside it;
+  there, and no other source space is journaled with it;
 - each journaled target still carries the intended name (a rename, a transform's
   new name, or the form the target declares it stores names in);
 - no journaled target existed before the run wrote it (its id is not among those
@@ -15,9 +14,14 @@ is now:
   every journaled one is still in the source.
 
 Without a journal, source and target spaces are matched by name (as many target
-spaces of a name as the source has). The description is compared where both stores
-keep it. Only reads: nothing is written anywhere, the journal included (a copy of
-it is read).
+spaces of a name as the source has). With or without it, every name in scope (the
+names the source's spaces should bear on the target) that the target holds more
+times than the source holds it is a duplicate, naming the target's ids: a stray
+copy a lost write left, or a second copy of a space the migration skipped. The
+description is compared where both stores keep it, and subspaces by their exact
+names where both stores have them (a subspace of the source missing from its
+counterpart is a difference). Only reads: nothing is written anywhere, the journal
+included (a copy of it is read).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import attrs
 
@@ -36,17 +40,23 @@ from ._plan import matches
 from ._record import CREATES, Record, State
 from ._report import Problem, VerifyItem, VerifyReport
 from ._stores import StoreLike, opened
+from ._subspaces import carried
 
 _PAIRED = frozenset({State.DONE, State.SKIPPED})
 
 
 @attrs.frozen
 class Known:
-    """A target space as verify sees it."""
+    """A target space as verify sees it: ``subspaces`` holds their exact names."""
 
     id: str
     name: str
     description: str | None = None
+    subspaces: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, space: Space) -> Known:
+        return cls(space.id, space.name, space.description, frozenset(s.name for s in space.subspaces))
 
 
 def verify(
@@ -61,13 +71,14 @@ def verify(
             book = stack.enter_context(Journal.open(journal, create=False, read_only=True))
             book.check(src_id, dst_id)
         fields = _compared(src, dst)
-        targets = {space.id: Known(space.id, space.name, space.description) for space in dst.list()}
+        targets = {space.id: Known.of(space) for space in dst.list()}
+        scope = _Scope(dst)
         gone: list[VerifyItem] = []
         if book is not None:
-            checked, problems, gone = _JournalCheck(src, dst, book, targets, fields).run()
+            checked, problems, gone = _JournalCheck(src, dst, book, targets, fields, scope).run()
         else:
-            names = Counter(known.name for known in targets.values())
-            checked, problems = _by_name(src, dst, targets, names, fields)
+            checked, problems = _by_name(src, dst, targets, fields, scope)
+        problems += scope.doubled(targets.values())
         where = book.path if book else None
         return VerifyReport(src_id, dst_id, checked, tuple(problems), fields, where, tuple(gone))
     raise AssertionError("unreachable")  # pragma: no cover
@@ -75,26 +86,62 @@ def verify(
 
 def _compared(source: SpaceStore, target: SpaceStore) -> tuple[str, ...]:
     both = "description" in source.writable_fields and "description" in target.writable_fields
-    return ("name", "description") if both else ("name",)
+    fields = ("name", "description") if both else ("name",)
+    return (*fields, "subspaces") if carried(source, target) else fields
+
+
+class _Scope:
+    """The names the source's spaces should bear on the target, counted (by the form
+    the target stores a name in), and the target ids paired with a source space."""
+
+    def __init__(self, target: SpaceStore) -> None:
+        self.target = target
+        self.wanted: Counter[str] = Counter()
+        self.first: dict[str, tuple[str, str]] = {}  # a source space per name, to report under
+        self.paired: set[str] = set()
+
+    def add(self, name: str, source_id: str, source_name: str) -> None:
+        key = self.target.stored_name(name)
+        self.wanted[key] += 1
+        self.first.setdefault(key, (source_id, source_name))
+
+    def doubled(self, targets: Iterable[Known]) -> list[VerifyItem]:
+        """A duplicate for every name in scope the target holds more times than the source."""
+        held: dict[str, list[str]] = {}
+        for known in targets:
+            key = self.target.stored_name(known.name)
+            if key in self.wanted:
+                held.setdefault(key, []).append(known.id)
+        problems = []
+        for key, ids in held.items():
+            if len(ids) <= self.wanted[key]:
+                continue
+            source_id, source_name = self.first[key]
+            strays = [i for i in ids if i not in self.paired] or ids
+            detail = (
+                f"the target holds {key!r} {len(ids)} times, the source {self.wanted[key]}: "
+                f"{', '.join(ids)} ({', '.join(strays)} paired with no source space)"
+            )
+            problems.append(VerifyItem(source_id, source_name, Problem.DUPLICATE, strays[0], detail=detail))
+        return problems
 
 
 def _by_name(
     source: SpaceStore,
     target: SpaceStore,
     targets: dict[str, Known],
-    names: Counter[str],
     fields: tuple[str, ...],
+    scope: _Scope,
 ) -> tuple[int, list[VerifyItem]]:
-    """The n-th source space of a name pairs with the n-th target space of that name; a
-    target space of a name left over once the source's are paired is a duplicate."""
+    """The n-th source space of a name pairs with the n-th target space of that name
+    (the target spaces of a name left over are counted by ``_Scope.doubled``)."""
     by_name: dict[str, list[Known]] = {}
     for known in targets.values():
         by_name.setdefault(known.name, []).append(known)
-    first: dict[str, str] = {}  # a source id per name, to report duplicates under
     checked, problems = 0, []
     for space in source.list():
         checked += 1
-        first.setdefault(space.name, space.id)
+        scope.add(space.name, space.id, space.name)
         left = by_name.get(space.name) or by_name.get(target.stored_name(space.name))
         if not left:
             problems.append(
@@ -102,10 +149,8 @@ def _by_name(
             )
             continue
         found = left.pop(0)
-        problems += _differences(space.id, space.name, found, found.name, space.description, fields)
-    for name, source_id in first.items():
-        if by_name.get(name):
-            problems.append(_duplicate(source_id, name, by_name[name][0].id, names[name]))
+        scope.paired.add(found.id)
+        problems += _differences(space, found, found.name, space.description, fields)
     return checked, problems
 
 
@@ -119,9 +164,10 @@ class _JournalCheck:
         book: Journal,
         targets: dict[str, Known],
         fields: tuple[str, ...],
+        scope: _Scope,
     ) -> None:
         self.source, self.target, self.book = source, target, book
-        self.targets, self.fields = targets, fields
+        self.targets, self.fields, self.scope = targets, fields, scope
         self.records = {record.source_id: record for record in book.records()}
         paired = [r.target_id for r in self.records.values() if r.state in _PAIRED and r.target_id]
         self.owners = Counter(paired)
@@ -138,11 +184,14 @@ class _JournalCheck:
             if record is None:
                 if matches(selection, space.name):
                     checked += 1
+                    self.scope.add(space.name, space.id, space.name)
                     problems += self._unjournaled(space)
                 continue
             if record.state is State.EXCLUDED:
                 continue
             checked += 1
+            wanted = _expected(space.name, record.source_name, record.target_name)
+            self.scope.add(wanted or space.name, space.id, space.name)
             problems += self._pair(space, record)
         gone = []
         for record in self._unseen():
@@ -164,7 +213,8 @@ class _JournalCheck:
             left = self.by_name.get(name)
             if left:
                 found = left.pop(0)
-                return _differences(space.id, space.name, found, found.name, space.description, self.fields)
+                self.scope.paired.add(found.id)
+                return _differences(space, found, found.name, space.description, self.fields)
         detail = "not in the journal, and no target space of that name"
         return [VerifyItem(space.id, space.name, Problem.MISSING, detail=detail)]
 
@@ -181,6 +231,7 @@ class _JournalCheck:
         found = self.targets.get(record.target_id)
         if found is None:
             return problem(Problem.MISSING, "the journaled target space is not on the target")
+        self.scope.paired.add(found.id)
         if self.owners[found.id] > 1:
             return problem(
                 Problem.CLAIMED_TWICE,
@@ -195,18 +246,9 @@ class _JournalCheck:
         wanted = _expected(space.name, record.source_name, record.target_name)
         # not the journal's stored_name: only the name meant, or the form the target declares
         accepted = {wanted, self.target.stored_name(wanted or "")}
-        if record.action in CREATES:
-            before = set(record.preexisting or ())
-            strays = [k for n in accepted if n for k in self.by_name.get(n, ()) if k.id not in before]
-            if strays:
-                return problem(
-                    Problem.DUPLICATE,
-                    f"{len(strays) + 1} target spaces have this name; "
-                    f"{', '.join(k.id for k in strays)} belong to no source space",
-                )
         name = found.name if found.name in accepted else wanted
         description = _expected(space.description, record.source_description, record.target_description)
-        return _differences(space.id, space.name, found, name, description, self.fields)
+        return _differences(space, found, name, description, self.fields)
 
 
 def _expected(current: str | None, journaled: str | None, intended: str | None) -> str | None:
@@ -215,22 +257,15 @@ def _expected(current: str | None, journaled: str | None, intended: str | None) 
 
 
 def _differences(
-    source_id: str,
-    source_name: str,
-    found: Known,
-    name: str | None,
-    description: str | None,
-    fields: tuple[str, ...],
+    space: Space, found: Known, name: str | None, description: str | None, fields: tuple[str, ...]
 ) -> list[VerifyItem]:
     wanted = {"name": name, "description": description}
     have = {"name": found.name, "description": found.description}
-    diffs = tuple((f, wanted[f], have[f]) for f in fields if wanted[f] != have[f])
+    diffs = [(f, wanted[f], have[f]) for f in fields if f in wanted and wanted[f] != have[f]]
+    if "subspaces" in fields:
+        names = [s.name for s in space.subspaces]
+        if any(n not in found.subspaces for n in names):  # by exact name; extra ones are the target's
+            diffs.append(("subspaces", ", ".join(names), ", ".join(sorted(found.subspaces))))
     if not diffs:
         return []
-    return [VerifyItem(source_id, source_name, Problem.DIFFERS, found.id, diffs)]
-
-
-def _duplicate(source_id: str, source_name: str, target_id: str, count: int) -> VerifyItem:
-    return VerifyItem(
-        source_id, source_name, Problem.DUPLICATE, target_id, detail=f"{count} target spaces have this name"
-    )
+    return [VerifyItem(space.id, space.name, Problem.DIFFERS, found.id, tuple(diffs))]

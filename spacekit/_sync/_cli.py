@@ -51,14 +51,16 @@ class _Percent(click.ParamType):  # type: ignore[type-arg]
         return number / 100
 
 
+#: the order a plan shows its actions in, as octoDNS does: deletes first
+_ORDER: Final = {"delete": 0, "update": 1, "create": 2, "keep": 3}
+
+
 def _line(item: SyncItem, applied: bool) -> str:
     what = item.outcome.value if applied else item.action.value
     text = f"  {what:<8} {item.label}"
     if item.action is not item.action.DELETE and item.target_id is not None and item.source_id is not None:
         text += f" -> {item.target_name} ({item.target_id})"
     notes = [str(change) for change in item.changes]
-    if item.lost:
-        notes.append(f"not held by the target: {', '.join(item.lost)}")
     if item.error:
         notes.append(item.error)
     elif item.reason:
@@ -73,9 +75,16 @@ def _report_out(report: SyncReport, as_json: bool, verbose: bool) -> None:
         _show(report, verbose)
 
 
+def _sorted(items: Sequence[SyncItem]) -> list[SyncItem]:
+    """Grouped by action (delete, update, create, keep), by name within each."""
+    return sorted(
+        items, key=lambda i: (_ORDER[i.action.value], (i.source_name or i.target_name or "").casefold())
+    )
+
+
 def _show(report: SyncReport, verbose: bool) -> None:
     click.echo(report.summary())
-    for item in report.items:
+    for item in _sorted(report.items):
         shown = verbose or (
             item.outcome.value == "failed" if report.applied else item.action in CHANGES or item.extra
         )
@@ -83,6 +92,11 @@ def _show(report: SyncReport, verbose: bool) -> None:
             click.echo(_line(item, report.applied))
     for mismatch in report.mismatches:
         click.echo(f"  mismatch: {mismatch}")
+    if not report.applied:
+        for field, count in report.lost().items():
+            click.echo(f"not held by the target ({report.target.provider}): {field}, for {count} space(s)")
+    for warning in report.warnings:
+        click.echo(warning)
     if report.applied and not report.ok and report.journal:
         click.echo(f"Not everything was done; fix the cause, then {_RESUME_HINT} (journal {report.journal}).")
 

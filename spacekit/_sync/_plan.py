@@ -4,7 +4,10 @@ Matching, in this order, so that a space renamed at the source is renamed on the
 target rather than deleted and created again:
 
 1. the counterpart the journal recorded for the source space (if it is still there);
-2. else the first target space not yet matched with exactly the source's name.
+2. else the first target space not yet matched with exactly the source's name;
+3. else, for a manifest entry that says ``renamed_from``, the first target space not
+   yet matched bearing one of its old names, the first listed first (an ``update``
+   of the name, never a delete and a create).
 
 Then each pair gets its action: ``create`` (no counterpart), ``update`` (the
 counterpart differs in a field the target can write: the name, and the description
@@ -16,13 +19,15 @@ target. Planning makes no request: it works on the two listings it is given.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+import difflib
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Final
 
 import attrs
 
 from .._errors import Unsupported, ValidationError
+from .._manifest import toml_string
 from .._migrate._plan import Transform, lost_fields
 from .._model import Capability, Space
 from .._store import SpaceStore
@@ -30,6 +35,10 @@ from ._report import CHANGES, Change, SyncAction, SyncItem, SyncOutcome, SyncRep
 
 #: below this many target spaces, the max_changes rule does not apply
 SAFETY_THRESHOLD: Final = 10
+#: how alike two names must be (difflib's ratio) for a plan to suggest renamed_from
+SIMILAR: Final = 0.5
+#: how many deletes and creates are compared for that, each
+SIMILAR_AT_MOST: Final = 200
 NOT_IN_SOURCE: Final = "not in the source; kept (with delete, it would be deleted)"
 
 
@@ -85,13 +94,15 @@ def make_plan(
     in_scope: Callable[[Space], bool],
     transform: Transform | None = None,
     held_back: Collection[str] = (),
+    renamed: Mapping[str, Sequence[str]] | None = None,
 ) -> Plan:
     """The plan for ``sources`` (selected already) against the target's full listing.
 
     ``recorded`` maps a source id to the target id the journal holds for it;
     ``in_scope`` says which unmatched target spaces the sync may delete; ``held_back``
     are target ids the journal pairs with source spaces left out of this run (by the
-    selection), never deleted: the source still holds them.
+    selection), never deleted: the source still holds them. ``renamed`` maps a source
+    id to the names its space had before (a manifest's ``renamed_from``).
     """
     wanted = [(space, _transformed(space, transform)) for space in sources]
     matcher = _Matcher(targets, target)
@@ -106,7 +117,17 @@ def make_plan(
             found = matcher.by_name(name)
             if found is not None:
                 matched[number] = found
-    pairs = [_pair(space, want, matched.get(number), target) for number, (space, want) in enumerate(wanted)]
+    was: dict[int, str] = {}
+    for number, (space, _) in enumerate(wanted):
+        for old in (renamed or {}).get(space.id, ()) if number not in matched else ():
+            found = matcher.by_name(old)
+            if found is not None:
+                matched[number], was[number] = found, old
+                break
+    pairs = [
+        _pair(space, want, matched.get(number), target, was.get(number))
+        for number, (space, want) in enumerate(wanted)
+    ]
     for space in targets:
         if matcher.taken(space.id) or not in_scope(space):
             continue
@@ -176,7 +197,9 @@ class _Matcher:
         return found
 
 
-def _pair(source: Space, want: Space | str | None, found: Space | None, target: SpaceStore) -> Pair:
+def _pair(
+    source: Space, want: Space | str | None, found: Space | None, target: SpaceStore, was: str | None = None
+) -> Pair:
     base = SyncItem(
         SyncAction.KEEP,
         SyncOutcome.KEPT,
@@ -209,6 +232,7 @@ def _pair(source: Space, want: Space | str | None, found: Space | None, target: 
         outcome=SyncOutcome.PLANNED,
         changes=changes,
         lost=lost,
+        reason=None if was is None else f"renamed from {was!r} (renamed_from)",
         error=_cannot(target, Capability.UPDATE),
     )
     return Pair(item, want, source, found)
@@ -232,11 +256,13 @@ def _cannot(target: SpaceStore, capability: Capability) -> str | None:
 
 def _leftover(space: Space, target: SpaceStore, delete: bool) -> Pair:
     base = SyncItem(SyncAction.KEEP, SyncOutcome.KEPT, target_id=space.id, target_name=space.name)
+    held = target.protected(space)
+    if held:  # the same line with or without delete
+        return Pair(
+            attrs.evolve(base, reason=f"not in the source; protected, never deleted: {held}"), target=space
+        )
     if not delete:
         return Pair(attrs.evolve(base, reason=NOT_IN_SOURCE, extra=True), target=space)
-    held = target.protected(space)
-    if held:
-        return Pair(attrs.evolve(base, reason=f"not in the source, but never deleted: {held}"), target=space)
     item = attrs.evolve(
         base,
         action=SyncAction.DELETE,
@@ -245,6 +271,34 @@ def _leftover(space: Space, target: SpaceStore, delete: bool) -> Pair:
         error=_cannot(target, Capability.DELETE),
     )
     return Pair(item, target=space)
+
+
+def rename_hints(plan: Plan, most: int = 10) -> tuple[str, ...]:
+    """For a manifest source: each space the plan deletes (or keeps, on the target only)
+    while it creates another with nothing linking them, the likeliest rename, said once:
+    the one pair when there is one of each, else the pairs of similar names."""
+    gone = [p.item.target_name for p in plan.pairs if p.item.action is SyncAction.DELETE or p.item.extra]
+    new = [p.item.target_name for p in plan.pairs if p.item.action is SyncAction.CREATE]
+    alone = len(gone) == len(new) == 1
+    candidates = sorted(
+        (
+            (difflib.SequenceMatcher(None, old, name).ratio(), old, name)
+            for old in gone[:SIMILAR_AT_MOST]
+            for name in new[:SIMILAR_AT_MOST]
+            if old and name
+        ),
+        key=lambda row: (-row[0], row[1], row[2]),
+    )
+    hints: list[str] = []
+    used: set[str] = set()
+    for ratio, old, name in candidates:
+        if old in used or name in used or len(hints) >= most or not (alone or ratio >= SIMILAR):
+            continue
+        used |= {old, name}
+        hints.append(
+            f"if {old!r} was renamed to {name!r}, add renamed_from = {toml_string(old)} to its entry"
+        )
+    return tuple(sorted(hints))
 
 
 def check_safety(plan: Plan, max_changes: Fraction, report: SyncReport) -> None:
@@ -269,4 +323,13 @@ def check_safety(plan: Plan, max_changes: Fraction, report: SyncReport) -> None:
     )
 
 
-__all__ = ["CHANGES", "Pair", "Plan", "check_options", "check_safety", "differences", "make_plan"]
+__all__ = [
+    "CHANGES",
+    "Pair",
+    "Plan",
+    "check_options",
+    "check_safety",
+    "differences",
+    "make_plan",
+    "rename_hints",
+]

@@ -40,6 +40,19 @@ class SyncOutcome(enum.StrEnum):
     FAILED = "failed"
 
 
+#: the counts of ``SyncReport.sides``
+SIDES = (
+    "source",
+    "target",
+    "to_create",
+    "to_update",
+    "unchanged",
+    "to_delete",
+    "target_only",
+    "failed",
+    "left_out",
+)
+
 #: the actions that write to the target
 CHANGES = (SyncAction.CREATE, SyncAction.UPDATE, SyncAction.DELETE)
 
@@ -146,12 +159,32 @@ class SyncReport:
     def ok(self) -> bool:
         return not self.failed and not self.mismatches
 
+    @property
+    def sides(self) -> dict[str, int]:
+        """The plan in counts that add up: the source's spaces (``to_create`` +
+        ``to_update`` + ``unchanged`` + ``failed`` + ``left_out``) and the target's
+        (``to_update`` + ``unchanged`` + ``to_delete`` + ``target_only``)."""
+        found: Counter[str] = Counter()
+        for item in self.items:
+            if item.source_id is not None:
+                found["source"] += 1
+                if item.action is SyncAction.KEEP:
+                    left_out = item.target_id is None and not item.error
+                    found["failed" if item.error else "left_out" if left_out else "unchanged"] += 1
+                else:
+                    found[f"to_{item.action.value}"] += 1
+            elif item.action is SyncAction.DELETE:
+                found["to_delete"] += 1
+            else:
+                found["target_only"] += 1
+            if item.target_id is not None and item.action is not SyncAction.CREATE:
+                found["target"] += 1
+        return {key: found[key] for key in SIDES}
+
     def summary(self) -> str:
         where = f"{self.source} -> {self.target}"
         if not self.applied:
-            plan = self.planned
-            shown = ", ".join(f"{plan[a.value]} to {a.value}" for a in CHANGES if plan[a.value])
-            return f"{where}: plan for {len(self.items)} space(s): {shown or 'nothing to change'}, {plan['keep']} kept"
+            return f"{where}: {plan_line(self.sides)}"
         counts = self.counts
         shown = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
         state = (
@@ -160,6 +193,11 @@ class SyncReport:
             else (f"{len(self.failed)} failed" if self.failed else "the target does not match the source")
         )
         return f"{where}: synced {len(self.items)} space(s): {shown or 'nothing'}; {state}"
+
+    def lost(self) -> dict[str, int]:
+        """Each field the target cannot hold, and for how many of the source's spaces."""
+        found = Counter(field for item in self.items for field in item.lost)
+        return dict(sorted(found.items()))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -171,11 +209,29 @@ class SyncReport:
             "ok": self.ok,
             "in_sync": self.in_sync,
             "planned": self.planned,
+            "sides": self.sides,
+            "lost_fields": self.lost(),
             "counts": self.counts,
             "warnings": list(self.warnings),
             "mismatches": list(self.mismatches),
             "items": [item.to_dict() for item in self.items],
         }
+
+
+def plan_line(sides: dict[str, int]) -> str:
+    """``source 29, target 30: 2 to create, 2 to update, 25 unchanged, 2 to delete; 1 on
+    the target only, kept``: every part counted, each side adding up."""
+    parts = [
+        f"{sides['to_create']} to create" if sides["to_create"] else "",
+        f"{sides['to_update']} to update" if sides["to_update"] else "",
+        f"{sides['unchanged']} unchanged" if sides["unchanged"] else "",
+        f"{sides['to_delete']} to delete" if sides["to_delete"] else "",
+        f"{sides['failed']} that cannot be planned" if sides["failed"] else "",
+        f"{sides['left_out']} left out by the transform" if sides["left_out"] else "",
+    ]
+    shown = ", ".join(p for p in parts if p) or "nothing"
+    extra = f"; {sides['target_only']} on the target only, kept" if sides["target_only"] else ""
+    return f"source {sides['source']}, target {sides['target']}: {shown}{extra}"
 
 
 class TooManyChanges(SpacekitError):

@@ -37,7 +37,7 @@ from .._errors import (
     RateLimited,
     SpacekitError,
 )
-from .._manifest import is_manifest_path
+from .._manifest import is_manifest_path, manifest_of
 from .._migrate._apply import Stop, Writer
 from .._migrate._journal import Journal
 from .._migrate._lock import held
@@ -56,7 +56,7 @@ from .._migrate._run import _restated
 from .._migrate._stores import StoreLike, identity, opened
 from .._model import Space
 from .._store import SpaceStore
-from ._plan import Pair, Plan, check_options, check_safety, make_plan
+from ._plan import Pair, Plan, check_options, check_safety, make_plan, rename_hints
 from ._report import SyncAction, SyncItem, SyncOutcome, SyncReport
 
 #: seconds to wait before listing the target a second time, when the first differs
@@ -104,9 +104,10 @@ def sync(
         book = _journal(journal, apply)  # an existing journal (a plan reads a copy of it)
         if book is not None:
             stack.enter_context(book)
-            book.check(src_id, dst_id)
+            book.check(src_id, dst_id, "sync")
         if apply:  # one run at a time writes into a target, as for migrations
             stack.enter_context(held(dst, dst_id, os.fspath(journal) if journal is not None else None))
+        manifest = manifest_of(src)
         listed = _listed(src, "source", src_id)
         sources = [space for space in listed if choose(space)]
         targets = _listed(dst, "target", dst_id)
@@ -121,9 +122,16 @@ def sync(
             in_scope=choose,
             transform=transform,
             held_back=held_back,
+            renamed=manifest.renames if manifest else None,
         )
         report = SyncReport(
-            src_id, dst_id, plan.items, applied=False, delete=delete, journal=book.path if book else None
+            src_id,
+            dst_id,
+            plan.items,
+            applied=False,
+            delete=delete,
+            journal=book.path if book else None,
+            warnings=rename_hints(plan) if manifest else (),
         )
         if not force:
             check_safety(plan, limit, report)
@@ -132,7 +140,7 @@ def sync(
         if book is None and journal is not None:  # created only once the plan is accepted
             book = stack.enter_context(Journal.open(journal, create=True))
         if book is not None:
-            book.bind(src_id, dst_id, patterns(select))
+            book.bind(src_id, dst_id, patterns(select), "sync")
             report = attrs.evolve(report, journal=book.path)
         items = _apply(plan, dst, book, concurrency, progress, recorded)
         mapping = {**recorded, **{i.source_id: i.target_id for i in items if i.source_id and i.target_id}}

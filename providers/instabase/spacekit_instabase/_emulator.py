@@ -18,9 +18,11 @@ of the documentation's example and answers:
 - ``POST /api/v1/repos/<repo_owner>/<repo_name>`` with exactly ``{"description":
   str, "visibility": "public" or "private"}`` creates a Subspace (a repo): refused
   for an unknown space, a caller who does not manage the space, a name outside
-  letters, digits, underscores and hyphens, a name the space already holds
-  (compared case-insensitively), or any other body. The new repo shows in the
-  listing's ``repos``.
+  letters, digits, underscores and hyphens, a name the space already holds, or any
+  other body. Whether Instabase takes ``data`` and ``Data`` for one name is not
+  published: names are exact here (``data`` and ``Data`` are two repos), unless
+  ``fold_subspace_case`` is set, which refuses a name differing only in case. The
+  new repo shows in the listing's ``repos``.
 - ``GET /api/v1/repos/<repo_owner>/<repo_name>`` answers ``{"repo": {owner, name,
   description, visibility, members: {accessor, admin, collaborator}}}`` to a
   manager of the repo, a member, or anyone for a public repo; others are refused.
@@ -108,6 +110,9 @@ class InstabaseEmulator(Emulator):
     router = Router()
     #: the HTTP status a bad token gets (401, or 200 as the v1 convention has it)
     bad_token_status: int = 200
+    #: refuse a subspace name that differs only in case from one the space holds
+    #: (unpublished either way: exact names by default)
+    fold_subspace_case: bool = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -164,7 +169,7 @@ class InstabaseEmulator(Emulator):
             return error("Request body must be an object with exactly description and visibility")
         if not isinstance(body["description"], str) or body["visibility"] not in VISIBILITIES:
             return error("description must be a string and visibility public or private")
-        if any(repo["repo_name"].lower() == name.lower() for repo in space.get("repos", [])):
+        if any(self._same_repo(repo["repo_name"], name) for repo in space.get("repos", [])):
             return error(f"Subspace {owner}/{name} already exists")
         space.setdefault("repos", []).append(
             {
@@ -177,6 +182,9 @@ class InstabaseEmulator(Emulator):
             }
         )
         return ok()
+
+    def _same_repo(self, held: str, name: str) -> bool:
+        return held.casefold() == name.casefold() if self.fold_subspace_case else held == name
 
     @router.route("GET", r"/api/v1/repos/(?P<owner>[^/]*)/(?P<name>[^/]*)")
     def _get_repo(self, request: httpx.Request, owner: str, name: str) -> httpx.Response:

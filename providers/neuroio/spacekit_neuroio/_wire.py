@@ -4,7 +4,8 @@
 unpublished: a bare array, ``{"count", "next", "previous", "results"}`` or
 ``{"count", "results"}`` are all read. The body is parsed incrementally (``ijson``)
 so that a listing of 100,000 spaces holds the answer's bytes and one space at a
-time, not 100,000 parsed objects.
+time, not 100,000 parsed objects; its depth is checked first (``check_json_depth``),
+as ``Response.json`` checks it, since the parser's cost grows with its square.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import ijson  # type: ignore[import-untyped]
 
-from spacekit.plugin import Response
+from spacekit.plugin import Response, check_json_depth
 
 _BLANK = re.compile(rb"\s*")
 
@@ -33,6 +34,10 @@ class FullList:
 
     def items(self) -> Iterator[Any]:
         """Every item of the list, parsed one at a time; a ``ProtocolError`` if the body is not a list."""
+        try:
+            check_json_depth(self.response.content)
+        except ValueError as exc:
+            raise self.response.protocol_error(f"the list of spaces is not valid JSON ({exc})") from None
         if self._start == b"[":
             yield from self._read("item")
             return

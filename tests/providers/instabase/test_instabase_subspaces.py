@@ -56,7 +56,7 @@ def test_a_bad_name_is_never_sent(ib: spacekit.SpaceStore, emulator: InstabaseEm
 
 def test_refusals_are_typed(ib: spacekit.SpaceStore, emulator: InstabaseEmulator) -> None:
     with pytest.raises(spacekit.Conflict, match="already exists"):
-        ib.create_subspace("alice", "REPO1")
+        ib.create_subspace("alice", "repo1")
     with pytest.raises(spacekit.NotFound):
         ib.create_subspace("nobody", "repo")
     with pytest.raises(spacekit.NotFound):
