@@ -79,6 +79,34 @@ def exit_code(error: BaseException) -> int:
 class _Group(click.Group):
     """The top-level group: turns every error into a message and an exit code."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Every command, ``--help`` and ``--version`` too: success only once stdout is delivered."""
+        if _output.stdout_closed():  # every write would vanish: do nothing, say so
+            click.echo("Error: standard output is closed; nothing was done (send it to /dev/null)", err=True)
+            sys.exit(_exitcodes.OUTPUT)
+        try:
+            try:
+                result = super().main(*args, **kwargs)
+            except SystemExit as exc:  # how click ends, in its standalone mode
+                if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # click's own exit 1 on EPIPE
+                    sys.exit(BROKEN_PIPE)
+                if exc.code not in (0, None):
+                    raise
+                result = exc
+            _output.finish()  # output its reader left unread is a broken pipe too
+        except BrokenPipeError:
+            _output.silence_stdout()
+            sys.exit(BROKEN_PIPE)
+        except OSError as exc:  # --help or --version could not be written
+            if not (failure := _output.write_failure(exc)):
+                raise
+            _output.silence_stdout()
+            click.echo(f"Error: {failure}", err=True)
+            sys.exit(_exitcodes.OUTPUT)
+        if isinstance(result, SystemExit):
+            raise result
+        return result
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -91,6 +119,10 @@ class _Group(click.Group):
             _output.silence_stdout()
             ctx.exit(BROKEN_PIPE)
         except Exception as exc:  # no traceback, and no secret, for any error
+            if failure := _output.write_failure(exc):  # stdout full, say
+                _output.silence_stdout()  # what is left in its buffer must not fail again at exit
+                click.echo(f"Error: {failure}", err=True)
+                ctx.exit(_exitcodes.OUTPUT)
             shown = str(exc) if isinstance(exc, SpacekitError) else f"unexpected {type(exc).__name__}: {exc}"
             click.echo(f"Error: {redact(shown, ctx.meta.get(_SECRETS, ()))}", err=True)
             ctx.exit(exit_code(exc))
