@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,6 +40,7 @@ from ._errors import ConfigError
 from ._input import read_regular
 from ._plugin import Plugin, Setting, check_settings
 from ._settings import sourced
+from ._suggest import did_you_mean
 
 CONFIG_VARIABLE = "SPACEKIT_CONFIG"
 STORE_VARIABLE = "SPACEKIT_STORE"
@@ -59,6 +59,21 @@ class Resolved:
     provider: str
     settings: Mapping[str, Any]
     where: str = ""
+    #: the configured store's name, or the provider's when none is configured: the
+    #: NAME of the ``SPACEKIT_<NAME>_<SETTING>`` variables
+    name: str = ""
+    #: the config file, if the store is one of its ``[stores.NAME]``
+    config: Path | None = None
+
+    def how_to_set(self, key: str) -> str:
+        """Where a user gives the setting ``key``: the environment, the config file."""
+        variable = env_prefix(self.name or self.provider) + key.upper()
+        if self.config is not None:
+            return f"set the key {key!r} in {self.where}, or the environment variable {variable}"
+        return (
+            f"set the environment variable {variable}, or configure a store with the key {key!r} "
+            f"in {config_path()[0]}"
+        )
 
     def __repr__(self) -> str:  # settings hold secrets: show only their keys
         keys = ", ".join(sorted(self.settings))
@@ -93,6 +108,8 @@ def load() -> Config:
     if not explicit and not path.exists():
         return Config(path)
     content = read_regular(path, MAX_CONFIG_FILE, f"{path}: the config file")
+    import tomllib  # here: with no config file, nothing reads TOML
+
     try:
         data = tomllib.loads(content.decode("utf-8"))
     except UnicodeDecodeError:
@@ -107,7 +124,8 @@ def load() -> Config:
 def _parse(path: Path, data: Mapping[str, Any]) -> Config:
     unknown = sorted(set(data) - TOP_LEVEL_KEYS)
     if unknown:
-        raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r} (allowed: default, stores)")
+        near = did_you_mean(unknown[0], TOP_LEVEL_KEYS)
+        raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r}{near} (allowed: default, stores)")
     default = data.get("default")
     if default is not None and not isinstance(default, str):
         raise ConfigError(f"{path}: key 'default' must be a store's name (a string)")
@@ -150,7 +168,7 @@ def resolve(name: str | None, settings: Mapping[str, Any]) -> Resolved:
             return _provider(EMBEDDED, settings)
     if name in config.stores:
         return _store(config, name, settings)
-    if name in _registry.names():
+    if name in _registry.BUILT_IN or name in _registry.names():
         return _provider(name, settings)
     raise _unknown(config, name, origin)
 
@@ -159,8 +177,9 @@ def _unknown(config: Config, name: str, origin: str) -> ConfigError:
     stores = ", ".join(sorted(config.stores)) or "none"
     installed = ", ".join(_registry.names()) or "none"
     hint = f"; install it with: {_registry.INSTALL_HINTS[name]}" if name in _registry.INSTALL_HINTS else ""
+    near = did_you_mean(name, [*config.stores, *_registry.names(), *_registry.INSTALL_HINTS])
     return ConfigError(
-        f"unknown store {name!r}{origin}: configured stores in {config.path}: {stores}; "
+        f"unknown store {name!r}{origin}{near}: configured stores in {config.path}: {stores}; "
         f"installed providers: {installed}{hint}"
     )
 
@@ -168,7 +187,7 @@ def _unknown(config: Config, name: str, origin: str) -> ConfigError:
 def _provider(name: str, settings: Mapping[str, Any]) -> Resolved:
     plugin = _registry.load(name)
     where = f"{name} (keywords, {env_prefix(name)}* variables)"
-    return Resolved(name, {**_environment(name, plugin), **settings}, where)
+    return Resolved(name, {**_environment(name, plugin), **settings}, where, name)
 
 
 def _store(config: Config, name: str, settings: Mapping[str, Any]) -> Resolved:
@@ -184,7 +203,8 @@ def _store(config: Config, name: str, settings: Mapping[str, Any]) -> Resolved:
     _warn_literal_secrets(config, plugin, store, where)
     values = {key: _dereference(value, key, where, config.path.parent) for key, value in store.items()}
     checked = check_settings({k: schema[k] for k in values}, values, provider=provider, where=where)
-    return Resolved(provider, {**checked, **_environment(name, plugin), **settings}, where)
+    settings = {**checked, **_environment(name, plugin), **settings}
+    return Resolved(provider, settings, where, name, config.path)
 
 
 def _configurable(plugin: Plugin) -> dict[str, Setting]:
@@ -197,8 +217,9 @@ def _check_keys(plugin: Plugin, values: Mapping[str, Any], where: str) -> None:
     unknown = sorted(set(values) - set(schema))
     if unknown:
         known = ", ".join(sorted(schema))
+        near = did_you_mean(unknown[0], schema)
         raise ConfigError(
-            f"{where}: unknown setting {unknown[0]!r} for provider {plugin.name!r} (known: {known})"
+            f"{where}: unknown setting {unknown[0]!r}{near} for provider {plugin.name!r} (known: {known})"
         )
 
 

@@ -11,13 +11,16 @@ a store (the command line, migrations, sync, ``stores --check``, the testing kit
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from . import _config, _registry
+from . import _config, _manifest, _registry
+from ._errors import ConfigError
 from ._plugin import Plugin
+from ._settings import MissingSetting
 from ._store import AsyncSpaceStore, SpaceStore
 
 
@@ -50,10 +53,30 @@ class Opening:
 
 
 def prepare(name: str | None, settings: Mapping[str, Any]) -> Opening:
-    """Resolve, load and check: everything but opening; every mistake a ``ConfigError``."""
-    resolved = _config.resolve(name, settings)
+    """Resolve, load and check: everything but opening; every mistake a ``ConfigError``.
+
+    A name ending in ``.toml``, ``.json`` or ``.jsonl`` is a manifest's path: the
+    read-only ``file`` store of that manifest, wherever a store is read. A name that is
+    neither a store, a provider nor a manifest, but names an existing file, is refused
+    saying which suffixes are read as manifests.
+    """
+    if name is not None and _manifest.is_manifest_path(name):
+        plugin = _registry.load(_manifest.PROVIDER)
+        checked = plugin.check_settings({**settings, "path": name}, where=f"the manifest {name}")
+        return Opening(_manifest.PROVIDER, plugin, checked, f"the manifest {name}")
+    try:
+        resolved = _config.resolve(name, settings)
+    except ConfigError:
+        if name is not None and os.path.isfile(name):
+            raise ConfigError(
+                f"{name} is a file, not a store: a manifest's name ends in {', '.join(_manifest.FORMATS)}"
+            ) from None
+        raise
     plugin = _registry.load(resolved.provider)
-    checked = plugin.check_settings(resolved.settings, where=resolved.where)
+    try:
+        checked = plugin.check_settings(resolved.settings, where=resolved.where)
+    except MissingSetting as exc:
+        raise ConfigError(f"{exc}: {resolved.how_to_set(exc.key)}") from None
     return Opening(resolved.provider, plugin, checked, resolved.where)
 
 

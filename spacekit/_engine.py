@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
@@ -35,11 +36,20 @@ import httpx
 import tenacity
 
 from ._engineconfig import ENGINE_SETTINGS, EngineConfig
-from ._errors import ProtocolError, ProviderError, ProviderUnavailable, RateLimited, SpacekitError
+from ._errors import (
+    AuthenticationError,
+    ConfigError,
+    ProtocolError,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    SpacekitError,
+)
+from ._exchange import shown_path
 from ._limits import ACCEPT_ENCODING, Body, TimedOut, Window, network_transport
-from ._pacing import RateLimiter, parse_retry_after
+from ._pacing import RateLimiter, Ticket, parse_retry_after
 from ._plugin import ListOperation, Operation, Provider, Request, Requests, Response, Responses
-from ._redact import redact, redact_error
+from ._redact import redact, redact_error, scrub_library_logs, watch
 from ._version import __version__
 
 T = TypeVar("T")
@@ -62,11 +72,16 @@ BATCH_IN_FLIGHT = 8
 
 __all__ = ["ENGINE_SETTINGS", "AsyncEngine", "EngineConfig", "SyncEngine"]
 
+scrub_library_logs()
+
 # Failures that prove the request never left: safe to retry whatever the method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # What plugin code may raise when an answer is not what it expects.
 _UNREADABLE = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError)
 
+
+#: what a header value may hold: printable ASCII, spaces and tabs between
+_HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?")
 
 #: guards the making and closing of every sync engine's batch threads
 _BATCH_LOCK = threading.Lock()
@@ -104,6 +119,7 @@ class _Policy:
         self.base_url = httpx.URL(provider.base_url)
         self.headers = httpx.Headers(HEADERS)
         self._urls: dict[str, httpx.URL] = {}
+        watch(self)  # httpx's and httpcore's own logs are redacted with this store's secrets
 
     def client_options(self) -> dict[str, Any]:
         return dict(
@@ -128,12 +144,27 @@ class _Policy:
         """When a call starting now must end."""
         return time.monotonic() + self.config.deadline
 
-    def window(self, request: Request, deadline_at: float) -> Window:
-        """The time the next attempt may take; none left is ``ProviderUnavailable``."""
+    def window(self, request: Request, deadline_at: float, ticket: Ticket) -> Window:
+        """The time the next attempt may take; none left is ``ProviderUnavailable``, and
+        no slot of the store's pace before the deadline (``ticket``) is ``RateLimited``."""
+        if ticket.slot is None:
+            limit = self.config.rate_limit
+            raise RateLimited(
+                f"{request.label}: the store's pace has no slot for this request before the "
+                f"deadline of {self.config.deadline:g} s (the next is in {ticket.delay:.3g} s); "
+                + (
+                    f"rate_limit is {limit:g} requests per second"
+                    if limit
+                    else "the provider's 429 answers set it"
+                )
+                + ", so it was not sent",
+                provider=self.provider.name,
+                retry_after=ticket.delay,
+            )
         window = Window.open(self.config.timeout, deadline_at)
         if window.expired():
             raise ProviderUnavailable(
-                f"{request.method} {_path(request)}: the deadline of {self.config.deadline:g} s "
+                f"{request.label}: the deadline of {self.config.deadline:g} s "
                 "passed before the request could be sent",
                 provider=self.provider.name,
             )
@@ -142,10 +173,16 @@ class _Policy:
     def build(self, request: Request, window: Window) -> httpx.Request:
         """The request as httpx sends it: the engine's base URL and headers, the
         credentials' headers, the body as JSON, the attempt's timeouts."""
-        headers = self.headers.copy()
-        headers.update(request.headers)
+        try:
+            headers = self.headers.copy()
+            headers.update(request.headers)
+        except (TypeError, ValueError) as exc:  # a header a plugin set that HTTP cannot carry
+            raise ProtocolError(
+                f"{request.label}: cannot build request: a header {type(exc).__name__}",
+                provider=self.provider.name,
+            ) from None
         if request.authenticated:
-            headers.update(self.provider.headers())
+            self.credential_headers(headers)
         try:
             return httpx.Request(
                 request.method,
@@ -160,6 +197,31 @@ class _Policy:
         except (TypeError, ValueError) as exc:  # a body that is not JSON, say
             raise ProtocolError(
                 f"cannot build request: {type(exc).__name__}", provider=self.provider.name
+            ) from None
+
+    def credential_headers(self, headers: httpx.Headers) -> None:
+        """Add the credentials' headers; one that HTTP cannot carry (a line break, a
+        character beyond ASCII: a token exchange may answer anything) is an
+        ``AuthenticationError`` naming the credential, never sent."""
+        for name, value in self.provider.headers().items():
+            if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+                raise AuthenticationError(
+                    f"the {self.provider.name} credential for the {name} header holds characters "
+                    "an HTTP header cannot carry (a line break, a control character or a character "
+                    "beyond ASCII); it was not sent (its value is not shown)",
+                    provider=self.provider.name,
+                )
+            headers[name] = value
+
+    def check_base_url(self) -> None:
+        """A ``ConfigError`` now, at open, for a base URL no request can be built on
+        (a host name that IDNA refuses, say)."""
+        try:
+            httpx.Request("GET", self.url("/"))
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+            raise ConfigError(
+                f"{self.provider.name}: base_url is not a URL a request can be sent to "
+                f"({type(exc).__name__})",
             ) from None
 
     def url(self, path: str) -> httpx.URL:
@@ -178,15 +240,15 @@ class _Policy:
         return url
 
     def body(self, request: Request, window: Window) -> Body:
-        what = f"{request.method} {_path(request)}"
-        return Body(window, self.config.max_response_bytes, what, self.provider.name)
+        return Body(window, self.config.max_response_bytes, request.label, self.provider.name)
 
     def retrying(self, request: Request, cls: type[Any], deadline_at: float) -> Any:
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, _Retryable) and exc.retry_after is not None:
                 return exc.retry_after
-            cap = min(MAX_BACKOFF, self.config.backoff * 2 ** (state.attempt_number - 1))
+            doublings = min(state.attempt_number - 1, 32)  # far past MAX_BACKOFF; never an overflow
+            cap = min(MAX_BACKOFF, self.config.backoff * 2**doublings)
             return random.uniform(cap / 2, cap)
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -194,9 +256,8 @@ class _Policy:
             status = getattr(getattr(exc, "error", None), "status", None)
             wait_s = state.next_action.sleep if state.next_action else 0.0
             log.info(
-                "%s %s: %s, retry %d in %.2fs",
-                request.method,
-                _path(request),
+                "%s: %s, retry %d in %.2fs",
+                redact(request.label, self._secrets()),
                 status or "network failure",
                 state.attempt_number,
                 wait_s,
@@ -219,20 +280,20 @@ class _Policy:
         if not sent:
             return _Retryable(
                 ProviderUnavailable(
-                    f"{request.method} {_path(request)}: cannot reach the provider ({type(exc).__name__})",
+                    f"{request.label}: cannot reach the provider ({type(exc).__name__})",
                     provider=name,
                 )
             )
         if isinstance(exc, httpx.TransportError):
             maybe = not request.idempotent
             error = ProviderUnavailable(
-                f"{request.method} {_path(request)}: the connection failed ({type(exc).__name__})"
+                f"{request.label}: the connection failed ({type(exc).__name__})"
                 + ("; the request may have reached the provider" if maybe else ""),
                 provider=name,
                 maybe_applied=True,
             )
             return error if maybe else _Retryable(error)
-        return ProtocolError(f"{request.method} {_path(request)}: {type(exc).__name__}", provider=name)
+        return ProtocolError(f"{request.label}: {type(exc).__name__}", provider=name)
 
     def timed_out(self, request: Request, window: Window, *, sent: bool) -> Exception:
         """The attempt's window ended: retry within the deadline where that is safe."""
@@ -240,7 +301,7 @@ class _Policy:
         limit = f"deadline of {cfg.deadline:g} s" if window.by_deadline else f"timeout of {cfg.timeout:g} s"
         unknown = sent and not request.idempotent
         error = ProviderUnavailable(
-            f"{request.method} {_path(request)}: no complete answer within the {limit}"
+            f"{request.label}: no complete answer within the {limit}"
             + ("; the request may have reached the provider" if unknown else ""),
             provider=self.provider.name,
             maybe_applied=sent,
@@ -249,12 +310,12 @@ class _Policy:
 
     def classify(self, request: Request, raw: httpx.Response, content: bytes) -> Response:
         """Turn an httpx response into ours, raising for statuses that are failures."""
-        response = Response(raw.status_code, raw.headers, content, request, self.provider.name)
+        response = Response(raw.status_code, raw.headers, content, request, self.provider.name, self.scrub)
         status = raw.status_code
         if 300 <= status < 400:
-            where = _without_query(raw.headers.get("location", ""))
+            where = shown_path(raw.headers.get("location", ""))
             raise ProtocolError(
-                f"{request.method} {_path(request)}: unexpected redirect (status {status}) to "
+                f"{request.label}: unexpected redirect (status {status}) to "
                 f"{where or 'nowhere'}; redirects are not followed so that credentials stay with "
                 "the provider (check base_url)",
                 provider=self.provider.name,
@@ -281,7 +342,7 @@ class _Policy:
             if response is None:
                 raise
             raise ProtocolError(
-                f"{response.request.method} {_path(response.request)}: the {self.provider.name} "
+                f"{response.label}: the {self.provider.name} "
                 f"plugin cannot read the answer ({type(exc).__name__})",
                 provider=self.provider.name,
                 status=response.status,
@@ -289,6 +350,10 @@ class _Policy:
 
     def scrub(self, error: BaseException) -> BaseException:
         return redact_error(error, self._secrets())
+
+    def secrets_now(self) -> list[str]:
+        """Every secret of the store at this moment (a token exchange adds some)."""
+        return self._secrets()
 
     def _secrets(self) -> list[str]:
         values = list(self.provider.secrets())
@@ -298,9 +363,8 @@ class _Policy:
     def log_exchange(self, request: Request, status: int, started: float) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "%s %s -> %d in %.0f ms",
-                request.method,
-                redact(_path(request), self._secrets()),
+                "%s -> %d in %.0f ms",
+                redact(request.label, self._secrets()),
                 status,
                 (time.perf_counter() - started) * 1000,
             )
@@ -313,15 +377,6 @@ def _start(raw: httpx.Response, body: Body) -> bytes | None:
     read = raw.is_stream_consumed
     body.start(raw.headers, raw.status_code, decoded=read)
     return raw.content if read else None
-
-
-def _path(request: Request) -> str:
-    return _without_query(request.path)
-
-
-def _without_query(url: str) -> str:
-    """A URL or path without its query and fragment, which may carry secrets."""
-    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 class _Stepper:
@@ -360,6 +415,7 @@ class SyncEngine:
         self._client = httpx.Client(transport=transport, **self.policy.client_options())  # type: ignore[arg-type]
         self._transport: httpx.BaseTransport = transport  # type: ignore[assignment]
         self.policy.adopt(self._client)
+        self.policy.check_base_url()
         self._auth_lock = threading.Lock()
 
     #: the threads batches are sent on, made on the first batch (see ``_batch_pool``)
@@ -481,8 +537,8 @@ class SyncEngine:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempt(self, request: Request, deadline_at: float) -> Response:
-        ticket = self.policy.limiter.acquire()
-        window = self.policy.window(request, deadline_at)
+        ticket = self.policy.limiter.acquire(until=deadline_at)
+        window = self.policy.window(request, deadline_at, ticket)
         built = self.policy.build(request, window)
         body = self.policy.body(request, window)
         started = time.perf_counter()
@@ -509,6 +565,15 @@ class SyncEngine:
         )
         self.policy.log_exchange(request, raw.status_code, started)
         return self.policy.classify(request, raw, content)
+
+    def authenticate(self) -> None:
+        """Authenticate now, if the provider needs it, as before a request."""
+        if self._closed:
+            raise self.policy.closed()
+        try:
+            self._authenticate_if_needed(self.policy.deadline_at())
+        except SpacekitError as exc:
+            raise self.policy.scrub(exc) from None
 
     def _authenticate_if_needed(self, deadline_at: float) -> None:
         if self.provider.needs_authentication():
@@ -546,6 +611,7 @@ class AsyncEngine:
             **self.policy.client_options(),
         )
         self.policy.adopt(self._client)
+        self.policy.check_base_url()
         self._auth_lock: asyncio.Lock | None = None
 
     _closed = False  # set by ``close``: no request is sent after it
@@ -650,8 +716,8 @@ class AsyncEngine:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(self, request: Request, deadline_at: float) -> Response:
-        ticket = await self.policy.limiter.acquire_async()
-        window = self.policy.window(request, deadline_at)
+        ticket = await self.policy.limiter.acquire_async(until=deadline_at)
+        window = self.policy.window(request, deadline_at, ticket)
         built = self.policy.build(request, window)
         body = self.policy.body(request, window)
         started = time.perf_counter()

@@ -2,11 +2,10 @@
 
 ``EngineConfig`` is the one place the engine's defaults are written: the settings
 schema that ``connect`` and the config file accept (``ENGINE_SETTINGS``) is derived
-from it. ``EngineConfig.from_settings`` checks the ranges (a timeout is positive and at most
-a day, retries a whole number from 0 to 1000, a rate limit at least one request a
-day, ...) and says which store and which setting is wrong; a secret's value, or a
-value read from a reference or the environment, is never part of the message.
-The bounds keep every wait the engine computes a number the clock can hold.
+from it. ``EngineConfig.from_settings`` checks the ranges (a timeout is positive and
+finite, retries a non-negative whole number, ...) and says which store and which
+setting is wrong; a secret's value, or a value read from a reference or the
+environment, is never part of the message.
 """
 
 from __future__ import annotations
@@ -88,27 +87,25 @@ def _sends(transport: Any, *, sync: bool) -> bool:
     return callable(getattr(transport, "handle_request" if sync else "handle_async_request", None))
 
 
-MAX_SECONDS = 86_400
-"""The longest timeout, deadline or backoff: a day."""
-MAX_RETRIES = 1000
-MIN_RATE = 1 / MAX_SECONDS
-"""The slowest rate limit: one request a day."""
+MAX_SECONDS = 1e6
+"""The longest timeout, deadline or backoff (about 11 days): longer waits overflow
+the clocks and sockets they reach."""
 
 
 def _seconds(value: Any) -> bool:
-    return _number(value) and 0 < value <= MAX_SECONDS
+    return _number(value) and math.isfinite(value) and 0 < value <= MAX_SECONDS
 
 
-def _rate(value: Any) -> bool:
-    return _number(value) and MIN_RATE <= value < math.inf
+def _pace(value: Any) -> bool:
+    return _number(value) and math.isfinite(value) and value >= 1 / MAX_SECONDS
 
 
-def _backoff(value: Any) -> bool:
-    return _number(value) and 0 <= value <= MAX_SECONDS
+def _non_negative(value: Any) -> bool:
+    return _number(value) and math.isfinite(value) and 0 <= value <= MAX_SECONDS
 
 
 def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_RETRIES
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _size(value: Any) -> bool:
@@ -120,11 +117,11 @@ def _number(value: Any) -> bool:
 
 
 _RANGES = (
-    ("timeout", _seconds, f"a positive number of seconds, at most {MAX_SECONDS} (a day)"),
-    ("deadline", _seconds, f"a positive number of seconds, at most {MAX_SECONDS} (a day)"),
-    ("rate_limit", _rate, "a finite number of requests per second, at least one a day (0.0000116)"),
-    ("retries", _count, f"a whole number from 0 to {MAX_RETRIES}"),
-    ("backoff", _backoff, f"a number of seconds from 0 to {MAX_SECONDS} (a day)"),
+    ("timeout", _seconds, f"a positive number of seconds, at most {MAX_SECONDS:g}"),
+    ("deadline", _seconds, f"a positive number of seconds, at most {MAX_SECONDS:g}"),
+    ("rate_limit", _pace, f"a finite number of requests per second, at least {1 / MAX_SECONDS:g}"),
+    ("retries", _count, "a whole number, 0 or more"),
+    ("backoff", _non_negative, f"a number of seconds from 0 to {MAX_SECONDS:g}"),
     ("max_response_bytes", _size, "a positive whole number of bytes"),
 )
 

@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from ._errors import ProtocolError, SpacekitError
+from ._redact import cut, shown_url
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 MAX_JSON_DEPTH = 100
@@ -47,7 +48,13 @@ class Request:
     retry_safe: bool | None = None
 
     def __repr__(self) -> str:
-        return f"<Request {self.method} {_without_query(self.path)}>"
+        return f"<Request {self.label}>"
+
+    @property
+    def label(self) -> str:
+        """``METHOD path`` for messages: the path without its query, fragment or
+        user-info (which may carry secrets), cut to ``LABEL_PATH`` characters."""
+        return f"{self.method} {shown_path(self.path)}"
 
     @property
     def idempotent(self) -> bool:
@@ -71,9 +78,17 @@ class Response:
     content: bytes
     request: Request
     provider: str = ""
+    #: the store's redaction of its errors (set by the engine): ``protocol_error``
+    #: scrubs the answer's secrets from what it raises even outside the engine
+    scrub: Callable[[ProtocolError], Any] | None = attrs.field(default=None, eq=False, repr=False)
 
     def __repr__(self) -> str:
-        return f"<Response {self.status} {self.request.method} {_without_query(self.request.path)}>"
+        return f"<Response {self.status} {self.label}>"
+
+    @property
+    def label(self) -> str:
+        """The request's ``label``: ``METHOD path`` for messages about this answer."""
+        return self.request.label
 
     @property
     def ok(self) -> bool:
@@ -96,13 +111,16 @@ class Response:
             raise self.protocol_error(f"the response is not valid JSON ({exc})") from None
 
     def protocol_error(self, message: str) -> ProtocolError:
-        """A ``ProtocolError`` about this response, for a body of the wrong shape."""
-        return ProtocolError(
-            f"{self.request.method} {self.request.path.split('?')[0]}: {message}",
-            provider=self.provider,
-            status=self.status,
-            body=self.text,
+        """A ``ProtocolError`` about this response, for a body of the wrong shape; its
+        ``body`` is the answer's, cut to a readable length and, for an answer a store
+        returned, without the store's secrets (as every error of the store)."""
+        error = ProtocolError(
+            f"{self.label}: {message}", provider=self.provider, status=self.status, body=self.text
         )
+        if self.scrub is not None:
+            return self.scrub(error)  # type: ignore[no-any-return]
+        error.body = cut(self.text, ())
+        return error
 
 
 class Requests(tuple[Request, ...]):
@@ -125,7 +143,7 @@ class Requests(tuple[Request, ...]):
         return batch
 
     def __repr__(self) -> str:
-        return f"<Requests {', '.join(f'{r.method} {_without_query(r.path)}' for r in self)}>"
+        return f"<Requests {', '.join(r.label for r in self)}>"
 
 
 class Responses:
@@ -182,8 +200,17 @@ class Responses:
         return Responses(self._answers, on_read)
 
 
-def _without_query(path: str) -> str:
-    return path.split("?", 1)[0].split("#", 1)[0]
+LABEL_PATH = 200
+"""The characters of a path a message shows (``Request.label``); a longer one is cut."""
+
+
+def shown_path(path: str) -> str:
+    """``path`` (or URL) as messages show it: without its query, fragment and user-info,
+    at most ``LABEL_PATH`` characters."""
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    if "@" in path:
+        path = shown_url(path)
+    return path if len(path) <= LABEL_PATH else f"{path[:LABEL_PATH]}... ({len(path)} characters)"
 
 
 def load_json(content: bytes | str) -> Any:

@@ -18,21 +18,71 @@ page. So the pages of a batch are told apart, and checked one by one, as long as
 the provider reads each answer before yielding its spaces (reading them all first
 makes the batch count as its last page).
 
-What the wrapper cannot see is a space that a shifting listing never showed (one
-deleted meanwhile moves the next page's start past it): callers that must see
-everything, like migrations, list again.
+It also counts. Where the provider states how many spaces there are (a ``Stated``
+count, NeuroIO's ``count``), a listing that ends (``next`` null, an empty page, a
+short page) with fewer distinct spaces than the last count it stated is
+incomplete: it ends with an ``IncompleteListing`` (a ``ProtocolError``) naming the
+shortfall, "neuroio said 251 space(s), 210 were listed", after every space it did
+list was handed out. The distinct spaces are counted as the provider gave them,
+before ``query`` keeps those whose name contains it (the rule every store follows,
+applied here once), so a search is counted against the count the provider stated
+for it.
+
+What the wrapper cannot see is a space that a shifting listing never showed while
+its counts still add up (one deleted meanwhile moves the next page's start past
+it): callers that must see everything, like migrations, list again, and a sync
+proves an absence by another read before it deletes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeVar
 
 from ._errors import ProtocolError
-from ._plugin import ListOperation, Request, Requests, Response, Responses
+from ._plugin import ListOperation, Request, Requests, Response, Responses, Stated
 
 #: requests in a row that bring no new space before the listing is given up as a loop
 IDLE_REQUESTS: Final = 1000
+#: listings of one store in a row that may fall short of their counts before a run
+#: treats that store as unreadable
+SHORT_LISTINGS: Final = 3
+
+T = TypeVar("T")
+
+
+class IncompleteListing(ProtocolError):
+    """A listing that ended with fewer distinct spaces than the provider said it holds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        stated: int = 0,
+        listed: int = 0,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status)
+        self.stated = stated
+        self.listed = listed
+
+
+def until_complete(list_once: Callable[[], T]) -> T:
+    """``list_once()``, called again while its listing falls short of its own count, at
+    most ``SHORT_LISTINGS`` times in all; then the last shortfall is raised, saying so."""
+    for attempt in range(1, SHORT_LISTINGS + 1):
+        try:
+            return list_once()
+        except IncompleteListing as exc:
+            if attempt == SHORT_LISTINGS:
+                raise IncompleteListing(
+                    f"{exc.args[0]} ({attempt} listings in a row fell short)",
+                    provider=exc.provider,
+                    stated=exc.stated,
+                    listed=exc.listed,
+                ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class _Pages:
@@ -44,6 +94,7 @@ class _Pages:
         self.last: Request | None = None
         self.given = self.new = 0  # spaces the provider gave on the current page; new ones
         self.idle = 0  # pages in a row that brought nothing new
+        self.stated: int | None = None  # the last count the provider stated
 
     def turn(self, request: Request) -> None:
         """The current page is over and ``request``'s begins: check what it brought."""
@@ -51,19 +102,35 @@ class _Pages:
         self.idle = self.idle + 1 if self.last is not None and self.new == 0 else 0
         if self.idle >= IDLE_REQUESTS:
             raise ProtocolError(
-                f"{_label(request)}: {self.idle} requests in a row brought no new space; "
+                f"{request.label}: {self.idle} requests in a row brought no new space; "
                 "the listing was stopped (the provider's pages do not advance)",
                 provider=self.provider,
             )
         self.last, self.given, self.new = request, 0, 0
 
-    def end(self) -> None:
+    def state(self, count: int) -> None:
+        self.stated = count
+
+    def end(self, query: str | None) -> None:
         _check_page(self.last, self.given, self.new, len(self.seen), self.provider)
+        if self.stated is not None and len(self.seen) < self.stated:
+            where = f"{self.last.label}: " if self.last is not None else ""
+            matching = f" matching {query!r}" if query else ""
+            raise IncompleteListing(
+                f"{where}{self.provider} said {self.stated} space(s){matching}, {len(self.seen)} "
+                "were listed: the listing ended short of its own count",
+                provider=self.provider,
+                stated=self.stated,
+                listed=len(self.seen),
+            )
 
 
-def guarded(listing: ListOperation, provider: str) -> ListOperation:
-    """``listing`` without repeated ids, ended by a ``ProtocolError`` if it goes round."""
+def guarded(listing: ListOperation, provider: str, query: str | None = None) -> ListOperation:
+    """``listing`` without repeated ids, only the spaces whose name contains ``query``
+    (ignoring case), ended by a ``ProtocolError`` if it goes round or falls short of
+    its stated count."""
     pages = _Pages(provider)
+    needle = query.casefold() if query else None
     stop: list[ProtocolError] = []  # raised while the provider read an answer: it may not catch it
 
     try:
@@ -84,16 +151,20 @@ def guarded(listing: ListOperation, provider: str) -> ListOperation:
                 if stop:
                     raise stop[0]
                 continue
-            pages.given += 1
-            if item.id not in pages.seen:
-                pages.seen.add(item.id)
-                pages.new += 1
-                yield item
+            if isinstance(item, Stated):
+                pages.state(item.count)
+            else:
+                pages.given += 1
+                if item.id not in pages.seen:
+                    pages.seen.add(item.id)
+                    pages.new += 1
+                    if needle is None or needle in item.name.casefold():
+                        yield item
             item = listing.send(None)
             if stop:
                 raise stop[0]
     except StopIteration:
-        pages.end()
+        pages.end(query)
     finally:
         listing.close()
 
@@ -119,11 +190,7 @@ def _reader(batch: Requests, pages: _Pages, stop: list[ProtocolError]) -> Callab
 def _check_page(last: Request | None, given: int, new: int, seen: int, provider: str) -> None:
     if last is not None and given and not new:
         raise ProtocolError(
-            f"{_label(last)}: a page held only spaces already listed ({given} of the {seen} seen); "
+            f"{last.label}: a page held only spaces already listed ({given} of the {seen} seen); "
             "the provider's pages go round, so the listing was stopped rather than repeated",
             provider=provider,
         )
-
-
-def _label(request: Request) -> str:
-    return f"{request.method} {request.path.split('?')[0]}"

@@ -15,10 +15,9 @@ share transactions (see ``_sqlite``).
 from __future__ import annotations
 
 import abc
-import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, Final
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any, Final, TypeVar
 
 import platformdirs
 
@@ -149,38 +148,48 @@ class SQLiteStore(_Embedded, SpaceStore):
         self._database.close()
 
 
+T = TypeVar("T")
+
+
+async def _in_thread(function: Callable[..., T], /, *args: Any) -> T:
+    """``asyncio.to_thread``; asyncio is imported here, so that the sync store never loads it."""
+    import asyncio
+
+    return await asyncio.to_thread(function, *args)
+
+
 class AsyncSQLiteStore(_Embedded, AsyncSpaceStore):
     """The embedded store, asynchronous: the same ``Database`` calls, in a worker thread."""
 
     async def _list(self, query: str | None, options: Mapping[str, Any]) -> AsyncIterator[Space]:
         cursor: int | None = 0
         while cursor is not None:
-            spaces, cursor = await asyncio.to_thread(self._database.page, query, cursor)
+            spaces, cursor = await _in_thread(self._database.page, query, cursor)
             for space in spaces:
                 yield space
 
     async def _get(self, space_id: str) -> Space:
-        return await asyncio.to_thread(self._database.get, space_id)
+        return await _in_thread(self._database.get, space_id)
 
     async def _create(self, name: str, description: str | None, options: Mapping[str, Any]) -> Space:
         fields = create_fields(name, description, options)
-        return await asyncio.to_thread(self._database.insert, fields)
+        return await _in_thread(self._database.insert, fields)
 
     async def _update(self, space_id: str, changes: Mapping[str, Any]) -> Space:
-        return await asyncio.to_thread(self._database.update, space_id, changes)
+        return await _in_thread(self._database.update, space_id, changes)
 
     async def _delete(self, space_id: str) -> None:
-        await asyncio.to_thread(self._database.delete, space_id)
+        await _in_thread(self._database.delete, space_id)
 
     async def _create_subspace(self, space_id: str, name: str, description: str, private: bool) -> Subspace:
         subspace = new_subspace(space_id, name, description, private)
-        return await asyncio.to_thread(self._database.add_subspace, space_id, subspace)
+        return await _in_thread(self._database.add_subspace, space_id, subspace)
 
     async def _get_subspace(self, space_id: str, name: str) -> Subspace:
-        return find_subspace(await asyncio.to_thread(self._database.get, space_id), name)
+        return find_subspace(await _in_thread(self._database.get, space_id), name)
 
     async def _close(self) -> None:
-        await asyncio.to_thread(self._database.close)
+        await _in_thread(self._database.close)
 
 
 class _EmbeddedPlugin(Plugin):

@@ -20,32 +20,28 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
+
+if TYPE_CHECKING:  # rich is imported only to draw on a terminal
+    from rich.console import Console
 
 
 def stdout_is_terminal() -> bool:
     """Whether stdout is a terminal (tables) rather than a pipe or a file (lines)."""
     return _isatty(sys.stdout)
+
+
+def stdin_is_terminal() -> bool:
+    """Whether stdin is a terminal: someone there to answer a question."""
+    return _isatty(sys.stdin)
 
 
 def stderr_is_terminal() -> bool:
@@ -123,6 +119,8 @@ def silence_stdout() -> None:
 
 def console(*, stderr: bool = False) -> Console:
     """A rich console on stdout (or stderr): colour on a terminal unless ``NO_COLOR``."""
+    from rich.console import Console
+
     return Console(
         stderr=stderr,
         color_system=None if os.environ.get("NO_COLOR") else "auto",
@@ -139,16 +137,23 @@ def print_json(data: Any) -> None:
 def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None) -> None:
     """Print records: a table on a terminal, tab-separated lines otherwise.
 
-    Off a terminal the rows are written as they come, so a long listing streams.
-    ``None`` is shown as an empty cell.
+    Off a terminal the rows are written as they come, so a long listing streams;
+    the header comes with the first row (or at the end of an empty listing), so a
+    listing that fails before its first row prints nothing on stdout. ``None`` is
+    shown as an empty cell.
     """
     if not stdout_is_terminal():
+        lines = ("\t".join(_field(cell) for cell in row) for row in rows)
+        first = next(lines, None)  # a listing that fails fails here, before the header
         if title:
             click.echo(f"{title}:", err=True)
         click.echo("\t".join(columns))
-        for row in rows:
-            click.echo("\t".join(_field(cell) for cell in row))
+        for line in itertools.chain([first] if first is not None else [], lines):
+            click.echo(line)
         return
+    from rich.table import Table
+    from rich.text import Text
+
     shown = Table(*columns, title=title, title_justify="left")
     shown.columns[0].overflow = "fold"
     for row in rows:
@@ -178,6 +183,17 @@ def progress(description: str, total: int | None = None) -> Iterator[Callable[[]
     if not stderr_is_terminal():
         yield lambda: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("{task.description}")]
     if total is not None:
         columns += [BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn()]

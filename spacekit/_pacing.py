@@ -94,13 +94,17 @@ class _Answers:
 
 
 class Ticket:
-    """One request's place in the pace: its slot, and the pace it was given under."""
+    """One request's place in the pace: its slot, and the pace it was given under.
 
-    __slots__ = ("epoch", "slot")
+    ``slot`` is None for a ticket that was refused one (``wait`` with ``until``);
+    ``delay`` is then how long it would have waited."""
+
+    __slots__ = ("delay", "epoch", "slot")
 
     def __init__(self) -> None:
         self.slot: float | None = None
         self.epoch = -1
+        self.delay = 0.0
 
 
 class RateLimiter:
@@ -145,29 +149,40 @@ class RateLimiter:
     def ticket(self) -> Ticket:
         return Ticket()
 
-    def wait(self, ticket: Ticket) -> float:
-        """How long ``ticket`` must still wait (0: go now), giving it a slot if needed."""
+    def wait(self, ticket: Ticket, until: float | None = None) -> float:
+        """How long ``ticket`` must still wait (0: go now), giving it a slot if needed.
+
+        With ``until`` (a moment on the limiter's clock, a call's deadline), a slot
+        after it is not given: the ticket is left without one (``ticket.slot`` None,
+        so nobody queues behind a request that will not be sent) and the wait it
+        would have had is returned."""
         with self._lock:
             now = self._clock()
             if ticket.slot is None or ticket.epoch != self._epoch:
                 slot = max(now, self._next, self._held_until)
+                if until is not None and now < slot and until <= slot:
+                    ticket.slot, ticket.delay = None, slot - now
+                    return ticket.delay
                 rate = self._current(slot)
                 if rate is not None:
                     self._next = slot + 1.0 / rate
                 ticket.slot, ticket.epoch = slot, self._epoch
             return max(0.0, ticket.slot - now)
 
-    def acquire(self, sleep: Callable[[float], object] = time.sleep) -> Ticket:
-        """Wait (in this thread) for a slot; the ticket to ``observe`` the answer with."""
+    def acquire(self, sleep: Callable[[float], object] = time.sleep, *, until: float | None = None) -> Ticket:
+        """Wait (in this thread) for a slot; the ticket to ``observe`` the answer with.
+        With ``until``, a slot after it is not waited for: the ticket comes back at
+        once without one (``ticket.slot`` None, ``ticket.delay`` the wait refused)."""
         ticket = Ticket()
-        while (delay := self.wait(ticket)) > 0:
+        while (delay := self.wait(ticket, until)) > 0 and ticket.slot is not None:
             sleep(delay)
         return ticket
 
-    async def acquire_async(self) -> Ticket:
-        """Wait (in this task) for a slot; the ticket to ``observe`` the answer with."""
+    async def acquire_async(self, *, until: float | None = None) -> Ticket:
+        """Wait (in this task) for a slot; the ticket to ``observe`` the answer with
+        (``until`` as for ``acquire``)."""
         ticket = Ticket()
-        while (delay := self.wait(ticket)) > 0:
+        while (delay := self.wait(ticket, until)) > 0 and ticket.slot is not None:
             await asyncio.sleep(delay)
         return ticket
 

@@ -64,6 +64,7 @@ __all__ = [
     "Response",
     "Responses",
     "Setting",
+    "Stated",
     "check_json_depth",
     "check_option_values",
     "check_settings",
@@ -88,9 +89,34 @@ class EmulatorLike(Protocol):
 Operation = Generator[Request, Response, T]
 """An operation: yields requests, is sent their responses, returns its result."""
 
-ListOperation = Generator[Request | Requests | Space, Response | Responses | None, None]
+
+class Stated:
+    """How many spaces a listing says it holds, as the provider states it: ``yield
+    Stated(count)`` (sent None) whenever a page tells the total (NeuroIO's ``count``).
+
+    The listing guard counts the distinct spaces the provider yields (before any name
+    filter) and, once the listing ends, raises a ``ProtocolError`` if they fall short
+    of the last count stated (a count that changed between pages: the listing changed
+    while it was read, and its last page tells what it holds now): a listing that ends early (``next`` null, an empty or
+    short page) is never taken as complete. Yield the count the provider states for
+    what the listing asks (the matches of a query, for a search), never an estimate.
+    """
+
+    __slots__ = ("count",)
+
+    def __init__(self, count: int) -> None:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"Stated needs a count of 0 or more, not {count!r}")
+        self.count = count
+
+    def __repr__(self) -> str:
+        return f"Stated({self.count})"
+
+
+ListOperation = Generator[Request | Requests | Space | Stated, Response | Responses | None, None]
 """A listing: yields requests (sent their responses), batches of requests (sent
-``Responses``, the answers in order) and spaces (sent None)."""
+``Responses``, the answers in order), spaces (sent None) and, where the provider
+states how many spaces there are, ``Stated`` counts (sent None)."""
 
 
 class Provider(abc.ABC):
@@ -144,6 +170,15 @@ class Provider(abc.ABC):
         """Called after a 401: drop cached credentials; True if ``authenticate`` may help."""
         return False
 
+    def account(self) -> str | None:
+        """The account the credentials act for, where the provider names it (a token
+        exchange's answer may), else None. Asked after ``authenticate`` has run if
+        ``needs_authentication`` said so; it does no I/O. Two credentials naming one
+        account are one account to the migration lock, so that they wait for each
+        other. The default names none.
+        """
+        return None
+
     # -- names ------------------------------------------------------------------------
 
     def stored_name(self, name: str) -> str:
@@ -162,8 +197,7 @@ class Provider(abc.ABC):
         detail = _detail(response)
         return error_for_status(
             response.status,
-            f"{response.request.method} {response.request.path.split('?')[0]} failed"
-            + (f": {detail}" if detail else ""),
+            f"{response.label} failed" + (f": {detail}" if detail else ""),
             provider=self.name,
             body=response.text,
             request_id=response.headers.get("x-request-id"),

@@ -7,13 +7,26 @@ to every string it carries (message, ``body``, ``fields``, any attribute), and t
 the errors it was raised from, and detaches the foreign exceptions of its chain
 (an httpx error holds the request, and so its ``Authorization`` header).
 ``shown_url`` writes a URL without its user-info.
+
+A secret is matched as it is and as an answer may echo it: JSON-escaped (``\\/``
+for ``/``, ``\\\\`` for a backslash) and percent-encoded (either case of hex digits).
+
+``LogScrubber`` is a logging filter on httpx's and httpcore's loggers
+(``scrub_library_logs``): at DEBUG, httpcore logs the answer's headers, and a server
+that echoes a credential header would otherwise print it. It redacts every record of
+theirs with the secrets of every store open at the time (``watch``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+import logging
+import re
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 MASK = "***"
 BODY_LIMIT = 2000
@@ -22,7 +35,20 @@ _MIN = 4  # shorter values would mask innocent text; no real credential is this 
 
 
 def _usable(secrets: Iterable[str]) -> list[str]:
-    return sorted({s for s in secrets if s and len(s) >= _MIN}, key=len, reverse=True)
+    """The forms to mask, longest first: each secret as it is and as it may be echoed."""
+    forms = {form for s in secrets if s and len(s) >= _MIN for form in _forms(s)}
+    return sorted(forms, key=len, reverse=True)
+
+
+_HEX = re.compile(r"%[0-9A-F]{2}")
+
+
+def _forms(secret: str) -> set[str]:
+    """``secret`` as it is, JSON-escaped (``/`` escaped or not) and percent-encoded."""
+    escaped = json.dumps(secret)[1:-1]
+    encoded = {quote(secret, safe=""), quote(secret, safe="/")}
+    lower = {_HEX.sub(lambda m: m.group().lower(), form) for form in encoded}
+    return {secret, escaped, escaped.replace("/", "\\/"), *encoded, *lower}
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -55,6 +81,61 @@ def shown_url(url: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return parts._replace(netloc=f"{MASK}@{host}").geturl()
+
+
+#: what ``LogScrubber`` asks for the secrets of the stores open now
+_SOURCES: weakref.WeakSet[Any] = weakref.WeakSet()
+_SOURCES_LOCK = threading.Lock()
+#: the loggers of the HTTP libraries under the engine (a filter is not inherited)
+LIBRARY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+
+
+def watch(source: Any) -> None:
+    """Have ``LogScrubber`` mask ``source.secrets_now()`` while ``source`` lives."""
+    with _SOURCES_LOCK:
+        _SOURCES.add(source)
+
+
+def _live_secrets() -> list[str]:
+    with _SOURCES_LOCK:
+        sources: list[Any] = list(_SOURCES)
+    values: list[str] = []
+    for source in sources:
+        secrets: Callable[[], Iterable[str]] = source.secrets_now
+        values.extend(secrets())
+    return values
+
+
+class LogScrubber(logging.Filter):
+    """A filter that redacts a record's message with the secrets of every open store."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = _live_secrets()
+        if secrets:
+            message = record.getMessage()
+            cleaned = redact(message, secrets)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return True
+
+
+_SCRUBBER = LogScrubber()
+
+
+def scrub_library_logs() -> None:
+    """Put ``LogScrubber`` on the HTTP libraries' loggers (once)."""
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _SCRUBBER not in logger.filters:
+            logger.addFilter(_SCRUBBER)
 
 
 def redact_error(error: BaseException, secrets: Iterable[str]) -> BaseException:

@@ -3,16 +3,25 @@
 Read lazily (importing spacekit imports no plugin), sorted, and forgiving: a plugin
 that fails to import is reported with its error and does not hide the others. A
 known provider whose plugin is missing gets the command that installs it.
+
+spacekit's own providers (``BUILT_IN``, registered as entry points too, for
+``names``) load without reading any package metadata, so that opening the embedded
+store costs no scan of the installed packages.
 """
 
 from __future__ import annotations
 
 import functools
-from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
+import importlib
+from typing import TYPE_CHECKING, Final
 
 from ._errors import ConfigError
 from ._plugin import Plugin
+from ._suggest import did_you_mean
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 GROUP = "spacekit.providers"
 CORE_DISTRIBUTION = "spacekit-core"
@@ -24,8 +33,18 @@ INSTALL_HINTS = {
 }
 
 
+BUILT_IN: Final = {
+    "local": "spacekit._local:local_plugin",
+    "memory": "spacekit._local:memory_plugin",
+    "file": "spacekit._manifest:file_plugin",
+}
+"""spacekit's own providers: the same as its entry points (a test checks)."""
+
+
 @functools.cache
 def _entry_points() -> dict[str, EntryPoint]:
+    from importlib.metadata import entry_points
+
     return {ep.name: ep for ep in sorted(entry_points(group=GROUP), key=lambda ep: ep.name)}
 
 
@@ -37,11 +56,16 @@ def names() -> list[str]:
 @functools.cache
 def load(name: str) -> Plugin:
     """The plugin registered as ``name``; ``ConfigError`` if it is missing or broken."""
+    if name in BUILT_IN:
+        module, attribute = BUILT_IN[name].split(":")
+        built_in: Plugin = getattr(importlib.import_module(module), attribute)
+        return built_in
     entry = _entry_points().get(name)
     if entry is None:
         installed = ", ".join(names()) or "none"
         hint = f"; install it with: {INSTALL_HINTS[name]}" if name in INSTALL_HINTS else ""
-        raise ConfigError(f"unknown provider {name!r} (installed: {installed}){hint}")
+        near = "" if hint else did_you_mean(name, [*names(), *INSTALL_HINTS])
+        raise ConfigError(f"unknown provider {name!r}{near} (installed: {installed}){hint}")
     try:
         plugin = entry.load()
     except Exception as exc:  # a broken plugin must not take the others down
@@ -59,6 +83,8 @@ def distributions() -> list[tuple[str, str]]:
     Read from the installed metadata, without importing any plugin: what ``pip`` installed,
     which is what ``spacekit --version`` shows.
     """
+    from importlib.metadata import PackageNotFoundError, version
+
     found: dict[str, str] = {}
     try:
         found[CORE_DISTRIBUTION] = version(CORE_DISTRIBUTION)

@@ -46,7 +46,7 @@ class RemoteStore(_RemoteMixin, SpaceStore):
         self._engine = SyncEngine(provider, config)
 
     def _list(self, query: str | None, options: Mapping[str, Any]) -> Iterator[Space]:
-        return self._engine.iterate(guarded(self._provider.list(query, options), self.provider))
+        return self._engine.iterate(guarded(self._provider.list(query, options), self.provider, query))
 
     def _get(self, space_id: str) -> Space:
         return self._engine.run(self._provider.get(space_id))
@@ -75,6 +75,14 @@ class RemoteStore(_RemoteMixin, SpaceStore):
     def _check(self) -> None:
         self._engine.run(self._provider.check())
 
+    def _account(self) -> str | None:
+        """The account the provider names for these credentials (``Provider.account``),
+        authenticating first where the provider names accounts and needs it."""
+        if type(self._provider).account is Provider.account:
+            return None
+        self._engine.authenticate()
+        return self._provider.account()
+
     def _close(self) -> None:
         self._engine.close()
 
@@ -91,7 +99,7 @@ class AsyncRemoteStore(_RemoteMixin, AsyncSpaceStore):
         self._engine = AsyncEngine(provider, config)
 
     def _list(self, query: str | None, options: Mapping[str, Any]) -> AsyncIterator[Space]:
-        return self._engine.iterate(guarded(self._provider.list(query, options), self.provider))
+        return self._engine.iterate(guarded(self._provider.list(query, options), self.provider, query))
 
     async def _get(self, space_id: str) -> Space:
         return await self._engine.run(self._provider.get(space_id))

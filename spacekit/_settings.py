@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from ._errors import ConfigError, ValidationError
+from ._suggest import did_you_mean
 
 
 class _Sourced:
@@ -127,6 +128,14 @@ def check_option_values(options: Mapping[str, Any], specs: Mapping[str, Setting]
             )
 
 
+class MissingSetting(ConfigError):
+    """A required setting (``key``) was given nowhere; ``connect`` adds where to give it."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 def check_settings(
     schema: Mapping[str, Setting], values: Mapping[str, Any], *, provider: str, where: str = ""
 ) -> dict[str, Any]:
@@ -134,16 +143,18 @@ def check_settings(
     prefix = f"{where}: " if where else ""
     unknown = sorted(set(values) - set(schema))
     if unknown:
-        known = ", ".join(sorted(k for k, s in schema.items() if s.configurable))
+        configurable = sorted(k for k, s in schema.items() if s.configurable)
+        near = did_you_mean(unknown[0], configurable)
         raise ConfigError(
-            f"{prefix}unknown setting {unknown[0]!r} for provider {provider!r} (known: {known})"
+            f"{prefix}unknown setting {unknown[0]!r}{near} for provider {provider!r} "
+            f"(known: {', '.join(configurable)})"
         )
     result: dict[str, Any] = {}
     for key, setting in schema.items():
         value = values.get(key, setting.default)
         if value is None:
             if setting.required:
-                raise ConfigError(f"{prefix}provider {provider!r} needs the setting {key!r}")
+                raise MissingSetting(f"{prefix}provider {provider!r} needs the setting {key!r}", key)
             result[key] = None
             continue
         result[key] = _coerce(setting, value, f"{prefix}setting {key!r}")

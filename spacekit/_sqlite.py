@@ -52,7 +52,16 @@ from ._errors import (
 )
 from ._groupcommit import GroupCommit, Write
 from ._model import Principal, Space, SpaceKind, Subspace, parse_datetime
-from ._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, immediate, primary_code, use_wal
+from ._sqlitefile import (
+    BUSY_CODES,
+    FileKind,
+    check_damage,
+    check_existing,
+    claim,
+    immediate,
+    primary_code,
+    use_wal,
+)
 
 MEMORY: Final = ":memory:"
 PAGE_SIZE: Final = 500
@@ -89,6 +98,7 @@ _FILE: Final = FileKind(
     schema_version=SCHEMA_VERSION,
     schema=_SCHEMA,
     refusal="{path} is not a usable spacekit store ({why}); the file was left untouched",
+    keep="Keep a copy of it and of its -wal: the sqlite3 shell's .recover command saves what can be read",
 )
 
 # Primary result codes (the low byte of sqlite_errorcode), besides BUSY_CODES.
@@ -128,6 +138,11 @@ class Database:
             )
             try:
                 _prepare(connection, location)
+            except sqlite3.Error as exc:
+                connection.close()
+                if location != MEMORY:  # damaged only if SQLite's integrity check says so
+                    check_damage(exc, location, _FILE, timeout=BUSY_TIMEOUT)
+                raise
             except BaseException:
                 connection.close()
                 raise

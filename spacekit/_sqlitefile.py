@@ -11,7 +11,18 @@ and versioned by ``PRAGMA user_version``, and is described by a ``FileKind``.
   reads only; an empty file or an empty database is accepted.
 - ``claim`` checks again inside a write transaction (another process may have
   written since), creates the schema on first use and marks the file, all at once.
+  A file already marked with this kind's schema version needs none of it, and is
+  opened without a write (so opening a store to read it waits for no writer and
+  syncs nothing to disk).
 - ``use_wal`` switches a connection to WAL mode.
+- ``check_damage`` decides, when SQLite calls a file corrupt, whether it is: only
+  when SQLite's own integrity check fails on it (with its ``-wal``) is it called
+  damaged; the advice never tells to delete it.
+
+A file is always examined with its ``-wal``: a run stopped by a full disk leaves
+committed records in the ``-wal`` that the main file alone lacks, so the main file
+alone looks malformed. ``immutable=1`` (which leaves no ``-shm`` behind) is used
+only where no ``-wal`` holds anything.
 
 A refused file is the kind's ``ConfigError``. sqlite3's own exceptions pass through:
 each user translates them in its own way, with ``primary_code`` and ``BUSY_CODES``.
@@ -34,6 +45,8 @@ from ._errors import ConfigError
 
 HEADER: Final = b"SQLite format 3\x00"
 BUSY_CODES: Final = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
+CORRUPT_CODES: Final = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+FULL_CODE: Final = 13  # SQLITE_FULL
 
 
 @attrs.frozen
@@ -45,9 +58,16 @@ class FileKind:
     schema_version: int  # written by this code; a file with a higher one is refused
     schema: str  # "CREATE ... IF NOT EXISTS" statements, separated by ";"
     refusal: str  # the message refusing a wrong file, with {path} and {why}
+    keep: str = ""  # what to do with a damaged file of this kind (never: delete it)
 
     def refuse(self, path: str, why: str) -> ConfigError:
         return ConfigError(self.refusal.format(path=path, why=why))
+
+    def damaged(self, path: str, problem: str) -> ConfigError:
+        return ConfigError(
+            f"the {self.label} {path} is damaged: SQLite's integrity check fails on it "
+            f"({problem}); it was left untouched. {self.keep}".rstrip()
+        )
 
 
 def primary_code(exc: sqlite3.Error) -> int:
@@ -97,15 +117,59 @@ def check_existing(path: str, kind: FileKind, *, timeout: float) -> None:
         return  # an empty file: SQLite makes a new database of it
     if header != HEADER:
         raise kind.refuse(path, "not a SQLite database")
-    # immutable: read without creating the -shm and -wal files that SQLite would
-    # otherwise leave beside a WAL-mode database; claim() checks again for real.
-    uri = f"{Path(path).as_uri()}?mode=ro&immutable=1"
-    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=timeout)) as connection:
-        _check_identity(connection, path, kind)
+    try:
+        with contextlib.closing(sqlite3.connect(read_only(path), uri=True, timeout=timeout)) as connection:
+            _check_identity(connection, path, kind)
+    except sqlite3.Error as exc:
+        check_damage(exc, path, kind, timeout=timeout)
+        raise
+
+
+def read_only(path: str) -> str:
+    """The URI reading ``path`` without writing to it, with its ``-wal`` if one holds
+    anything; else ``immutable``, so that no ``-shm`` is left beside it."""
+    try:
+        wal = os.path.getsize(path + "-wal") > 0
+    except OSError:
+        wal = False
+    return f"{Path(path).as_uri()}?mode=ro" + ("" if wal else "&immutable=1")
+
+
+def check_damage(
+    exc: sqlite3.Error, path: str, kind: FileKind, *, timeout: float, examined: str | None = None
+) -> None:
+    """For an error by which SQLite calls ``path`` corrupt: the kind's "damaged"
+    error if SQLite's integrity check fails on the file (or on ``examined``, a copy of
+    it), else a ``ConfigError`` saying it could not be read though it checks out.
+    Any other error: return."""
+    if primary_code(exc) not in CORRUPT_CODES:
+        return
+    problem = integrity_problem(examined or path, timeout=timeout)
+    if problem is not None:
+        raise kind.damaged(path, problem) from None
+    raise ConfigError(
+        f"the {kind.label} {path} could not be read ({exc}), yet SQLite's integrity check "
+        "passes on it with its -wal: it was left untouched; run the same command again"
+    ) from None
+
+
+def integrity_problem(path: str, *, timeout: float) -> str | None:
+    """The first problems SQLite's integrity check finds in ``path`` read with its
+    ``-wal``; None when it passes, or when it cannot run (busy, unreadable)."""
+    try:
+        with contextlib.closing(sqlite3.connect(read_only(path), uri=True, timeout=timeout)) as connection:
+            rows = [str(row[0]) for row in connection.execute("PRAGMA integrity_check(5)")]
+    except sqlite3.Error as exc:
+        return str(exc) if primary_code(exc) in CORRUPT_CODES else None
+    return None if rows == ["ok"] else "; ".join(rows)
 
 
 def claim(connection: sqlite3.Connection, path: str, kind: FileKind) -> None:
-    """In one transaction: check the file again, create the schema if new, mark the file."""
+    """In one transaction: check the file again, create the schema if new, mark the file.
+
+    A file already marked as this kind, at this schema version, is left as it is."""
+    if _marked(connection) == (kind.application_id, kind.schema_version):
+        return
     connection.execute("BEGIN IMMEDIATE")
     try:
         _check_identity(connection, path, kind)
@@ -147,10 +211,16 @@ def use_wal(connection: sqlite3.Connection, timeout: float) -> None:
             time.sleep(0.01)
 
 
-def _check_identity(connection: sqlite3.Connection, path: str, kind: FileKind) -> None:
-    """A file of ``kind`` with a schema this code knows, or an empty database."""
+def _marked(connection: sqlite3.Connection) -> tuple[int, int]:
+    """The file's mark: its application id and schema version (both 0 if unmarked)."""
     application_id = connection.execute("PRAGMA application_id").fetchone()[0]
     version = connection.execute("PRAGMA user_version").fetchone()[0]
+    return application_id, version
+
+
+def _check_identity(connection: sqlite3.Connection, path: str, kind: FileKind) -> None:
+    """A file of ``kind`` with a schema this code knows, or an empty database."""
+    application_id, version = _marked(connection)
     tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if application_id == 0 and version == 0 and tables == 0:
         return

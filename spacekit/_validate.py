@@ -7,9 +7,10 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from ._errors import ConfigError, Unsupported, ValidationError
+from ._exchange import shown_path
 from ._model import Capability
 from ._redact import shown_url
 from ._settings import origin_of
@@ -209,36 +210,59 @@ def check_passthrough(
     """
     if not isinstance(method, str) or method.upper() not in METHODS:
         raise ValidationError(f"method must be one of {', '.join(sorted(METHODS))}, got {method!r}")
-    return method.upper(), check_request_path(path, base_url), _query(params, body)
+    query = _query(params, body)
+    return method.upper(), check_request_path(path, base_url, query), query
 
 
-def check_request_path(path: object, base_url: str) -> str:
-    """A path relative to ``base_url`` that cannot leave it, as ``/a/b`` (a query kept)."""
+MAX_TARGET = 8192
+"""The longest path and query a passthrough request is sent with, in characters
+(servers commonly refuse longer request lines with 414)."""
+MAX_DECODES = 16
+"""Percent-decodings a path is followed through; one still encoded after that is refused."""
+
+
+def check_request_path(path: object, base_url: str, query: Mapping[str, str] | None = None) -> str:
+    """A path relative to ``base_url`` that cannot leave it, as ``/a/b`` (a query kept);
+    with the ``query`` parameters it is sent with, at most ``MAX_TARGET`` characters."""
     if not isinstance(path, str):
         raise ValidationError(f"path must be a string, not {type(path).__name__}")
 
     def refuse(why: str) -> ValidationError:
-        return ValidationError(f"path {path!r} refused: {why}; nothing was sent", fields={"path": why})
+        shown = shown_path(path)
+        return ValidationError(f"path {shown!r} refused: {why}; nothing was sent", fields={"path": why})
 
+    target = len(path) + len(urlencode(query or {}))
+    if target > MAX_TARGET:
+        raise refuse(f"with its query it is {target} characters long; at most {MAX_TARGET} are sent")
     if any(unicodedata.category(c) in ("Cc", "Cs") for c in path):
         raise refuse("it contains control characters")
     if "#" in path:
         raise refuse("a fragment is never sent")
-    route, mark, query = path.partition("?")
-    decoded = route
-    for _ in range(4):  # a path decoded twice on its way (a proxy, then the app) is no safer
-        decoded, previous = unquote(decoded), decoded
-        if decoded == previous:
-            break
+    route, mark, rest = path.partition("?")
+    decoded = _decoded(route, refuse)
     if "\\" in decoded:
         raise refuse("backslashes are read as slashes by some servers")
+    if any(unicodedata.category(c) == "Cc" for c in decoded):
+        raise refuse("it contains percent-encoded control characters")
     if route.startswith("//") or urlsplit(route).scheme or urlsplit(route).netloc:
         raise refuse("it must be a path under the store's base URL, not an absolute URL")
-    if any(segment in (".", "..") for segment in decoded.split("/")):
+    # "..;x" is ".." to servlet containers (";" starts a segment's parameters)
+    if any(segment.split(";", 1)[0] in (".", "..") for segment in decoded.split("/")):
         raise refuse("'.' and '..' segments could leave the base URL")
-    normalized = "/" + route.lstrip("/") + (mark + query if mark else "")
+    normalized = "/" + route.lstrip("/") + (mark + rest if mark else "")
     _stays_under(normalized, base_url, refuse)
     return normalized
+
+
+def _decoded(route: str, refuse: Any) -> str:
+    """``route`` percent-decoded until it no longer changes: a path decoded several
+    times on its way (a proxy, then the app) is no safer; too many times is refused."""
+    decoded = route
+    for _ in range(MAX_DECODES):
+        decoded, previous = unquote(decoded), decoded
+        if decoded == previous:
+            return decoded
+    raise refuse(f"it is percent-encoded more than {MAX_DECODES} times over")
 
 
 def _stays_under(path: str, base_url: str, refuse: Any) -> None:
@@ -270,7 +294,14 @@ def _query(params: object, body: object) -> dict[str, str]:
             )
         query[key] = str(value)
     try:
-        json.dumps(body, allow_nan=False)
+        json.dumps(body, allow_nan=False, ensure_ascii=False).encode("utf-8")  # as httpx sends it
+    except RecursionError:
+        raise ValidationError("json nests too deeply to be sent") from None
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"json holds a character UTF-8 cannot carry ({exc.object[exc.start : exc.end]!r}, "
+            "a lone surrogate)"
+        ) from None
     except (TypeError, ValueError) as exc:
-        raise ValidationError(f"json must be JSON data: {exc}") from None
+        raise ValidationError(f"json must be JSON data: {str(exc)[:200]}") from None
     return query

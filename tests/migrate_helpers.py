@@ -40,6 +40,15 @@ def mutating(emu: Emulator) -> list[str]:
     return [f"{r.method} {r.path}" for r in emu.requests if r.method != "GET" and r.path != "/token"]
 
 
+def configured_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> spacekit.SpaceStore:
+    """A config file in use whose one store, ``work``, is a local store in ``tmp_path``; opened."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[stores.work]\nprovider = "local"\npath = "{tmp_path / "work.db"}"\n')
+    config.chmod(0o600)
+    monkeypatch.setenv("SPACEKIT_CONFIG", str(config))
+    return spacekit.connect("local", path=str(tmp_path / "work.db"))
+
+
 @contextlib.contextmanager
 def configured(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """``emu`` served on loopback as the one store of a config file in use; yields its name."""

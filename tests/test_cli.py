@@ -24,6 +24,7 @@ from spacekit import (
     Space,
     Unsupported,
     ValidationError,
+    _output,
     _registry,
 )
 from spacekit._cli import ImportFailed, exit_code, main
@@ -232,14 +233,27 @@ def test_a_blank_name_exits_2() -> None:
     assert run("spaces", "create", "  ").exit_code == 2
 
 
-def test_delete_asks_and_keeps_the_space_when_refused() -> None:
+def test_delete_asks_on_a_terminal_naming_the_space_and_keeps_it_when_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_output, "stdin_is_terminal", lambda: True)
     space = create("keep")
     result = run("spaces", "delete", space["id"], input="n\n")
     assert result.exit_code == 1
-    assert "Delete space" in result.stderr
+    assert f"Delete space 'keep' ({space['id']}) from the local store?" in result.stderr
+    assert "Not deleted." in result.stderr and "Aborted" not in result.stderr
     assert names() == ["keep"]
     assert run("spaces", "delete", space["id"], input="y\n").exit_code == 0
     assert names() == []
+
+
+def test_delete_without_a_terminal_asks_for_yes_and_deletes_nothing() -> None:
+    space = create("keep")
+    result = run("spaces", "delete", space["id"], input="y\n")  # piped: no one to ask
+    assert result.exit_code == 2
+    assert "no terminal to confirm on; add --yes" in result.stderr
+    assert "Delete space" not in result.stderr
+    assert names() == ["keep"]
 
 
 # -- stores -------------------------------------------------------------------------------
@@ -318,15 +332,6 @@ def test_an_import_failing_at_once_exits_with_the_errors_code(failing: Callable[
     result = run("import", "-", "--store", "failing", input=json.dumps(Space("x", "1", "a").to_dict()))
     assert result.exit_code == 4
     assert "nothing was imported" in result.stderr
-
-
-# -- emulate ------------------------------------------------------------------------------
-
-
-def test_emulate_a_provider_without_an_emulator_exits_2() -> None:
-    result = run("emulate", "local")
-    assert result.exit_code == 2
-    assert "no emulator for local" in result.stderr
 
 
 def test_a_config_warning_is_one_plain_line(

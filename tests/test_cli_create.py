@@ -151,3 +151,27 @@ def test_subspaces_in_the_local_store(emulators: tuple[InstabaseEmulator, NeuroI
     assert run("subspaces", "create", space["id"], "r1", "--store", "local").exit_code == 0
     got = run("subspaces", "get", space["id"], "r1", "--store", "local", "--json")
     assert json.loads(got.stdout)["private"] is True
+
+
+def test_subspaces_list_names_each_subspace_of_a_space(
+    emulators: tuple[InstabaseEmulator, NeuroIOEmulator],
+) -> None:
+    space = json.loads(run("spaces", "create", "lister", "--store", "local", "--json").stdout)
+    for name in ("r1", "r2"):
+        assert run("subspaces", "create", space["id"], name, "--store", "local").exit_code == 0
+    listed = run("subspaces", "list", space["id"], "--store", "local")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.stdout.splitlines()
+    assert lines[0] == "OWNER\tNAME\tPRIVATE\tDESCRIPTION"
+    assert [line.split("\t")[1] for line in lines[1:]] == ["r1", "r2"]
+    as_json = json.loads(run("subspaces", "list", space["id"], "--store", "local", "--json").stdout)
+    assert [s["name"] for s in as_json] == ["r1", "r2"]
+    assert run("subspaces", "list", "999", "--store", "local").exit_code == 3
+
+
+def test_a_subspace_says_what_the_store_did_not_tell(
+    emulators: tuple[InstabaseEmulator, NeuroIOEmulator],
+) -> None:
+    made = run("subspaces", "create", "alice", "known", "--store", "ib")
+    assert made.exit_code == 0, made.output
+    assert "is_admin\tunknown (the store did not say)" in made.stdout.splitlines()

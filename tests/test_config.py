@@ -435,10 +435,10 @@ def test_a_referenced_value_in_a_setting_that_is_not_secret_is_never_shown(
     ("key", "value", "expected"),
     [
         ("timeout", SECRET, "must be a number"),
-        ("timeout", "123456789", "at most 86400"),
+        ("timeout", "123456789", "at most 1e+06"),
         ("base_url", SECRET, "absolute http(s) URL"),
         ("base_url", f"https://a..{SECRET}.com", "63 characters"),
-        ("retries", "-12345678", "from 0 to 1000"),
+        ("retries", "-12345678", "0 or more"),
     ],
 )
 def test_a_value_from_the_environment_is_never_shown(

@@ -260,7 +260,9 @@ def test_the_api_reference_documents_every_public_class_and_function(site: Path)
 
 
 def walk(group: click.Group, path: str) -> Iterator[str]:
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         yield f"{path}-{name}"
         if isinstance(command, click.Group):
             yield from walk(command, f"{path}-{name}")

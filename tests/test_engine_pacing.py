@@ -88,3 +88,38 @@ def test_a_client_side_rate_limit_is_never_exceeded(emulator: ToyEmulator) -> No
     assert limiter.rate == 5
     waits = [limiter.reserve() for _ in range(3)]
     assert waits[2] == pytest.approx(0.4, abs=0.05)
+
+
+def test_no_wait_for_a_rate_limit_slot_crosses_the_deadline(emulator: ToyEmulator) -> None:
+    # rate_limit=0.05: the second request's slot is 20 s away, past the 2 s deadline.
+    with emulator.open(rate_limit=0.05, deadline=2) as store:
+        store.get("1")
+        with pytest.raises(spacekit.RateLimited) as caught:
+            store.get("1")
+    assert caught.value.retry_after == pytest.approx(20, abs=0.5)
+    assert "rate_limit is 0.05" in str(caught.value) and "before the deadline of 2 s" in str(caught.value)
+
+
+def test_threads_waiting_for_slots_give_up_those_past_the_deadline(emulator: ToyEmulator) -> None:
+    # 10 a second for 1 s: about 10 slots before the deadline for 20 requests; the
+    # others are refused at once (they used to sleep past the deadline, then fail)
+    with emulator.open(rate_limit=10, deadline=1) as store, ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(lambda _: _outcome(lambda: store.get("1")), range(20)))
+    refused = [o for o in outcomes if isinstance(o, spacekit.RateLimited)]
+    assert len(refused) >= 5
+    assert all(
+        isinstance(o, (spacekit.Space, spacekit.RateLimited, spacekit.ProviderUnavailable)) for o in outcomes
+    )
+
+
+async def test_async_tasks_waiting_for_slots_give_up_those_past_the_deadline(emulator: ToyEmulator) -> None:
+    async with emulator.open_async(rate_limit=10, deadline=1) as store:
+        outcomes = await asyncio.gather(*(store.get("1") for _ in range(20)), return_exceptions=True)
+    assert len([o for o in outcomes if isinstance(o, spacekit.RateLimited)]) >= 5
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except spacekit.SpacekitError as error:
+        return error

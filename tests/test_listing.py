@@ -18,7 +18,7 @@ from migrate_helpers import emulator, fast_store
 
 import spacekit
 from spacekit import ProtocolError, Space
-from spacekit._listing import IDLE_REQUESTS, guarded
+from spacekit._listing import IDLE_REQUESTS, IncompleteListing, guarded
 from spacekit.plugin import ListOperation, Request, Response
 
 # -- the wrapper alone -----------------------------------------------------------------
@@ -187,8 +187,13 @@ def rewrite(emu: Any, provider: str, change: Callable[[list[Any], int], list[Any
 def test_repeated_ids_in_an_answer_are_listed_once(provider: str):
     emu = seeded(provider, 7)
     rewrite(emu, provider, lambda spaces, _: spaces + spaces[:2] + spaces[-1:])
+    ids: list[str] = []
     with fast_store(emu) as store:
-        ids = [space.id for space in store.list()]
+        if provider == "neuroio":  # the repeats move the offsets past spaces: the count tells
+            with pytest.raises(IncompleteListing, match="neuroio said 8 space"):
+                ids.extend(space.id for space in store.list())
+        else:
+            ids.extend(space.id for space in store.list())
     assert len(ids) == len(set(ids)) and len(ids) >= 2
 
 

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from migrate_helpers import configured_work
 
 import spacekit
 from spacekit import ConfigError, NotFound, Principal, SpaceKind, Subspace, Unsupported, ValidationError
@@ -174,11 +175,7 @@ def test_the_file_must_exist_and_have_a_known_form(tmp_path: Path) -> None:
 
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> spacekit.SpaceStore:
-    config = tmp_path / "config.toml"
-    config.write_text(f'[stores.work]\nprovider = "local"\npath = "{tmp_path / "work.db"}"\n')
-    config.chmod(0o600)
-    monkeypatch.setenv("SPACEKIT_CONFIG", str(config))
-    return spacekit.connect("local", path=str(tmp_path / "work.db"))
+    return configured_work(tmp_path, monkeypatch)
 
 
 def test_export_toml_writes_a_manifest_that_reads_back_equal(

@@ -980,17 +980,3 @@ def test_a_store_migrated_onto_itself_is_refused_before_any_request(tmp_path: Pa
     assert neuroio.requests == []
     other = emulator("neuroio")  # the same URL, another account: allowed
     assert migrate(fast_store(neuroio), fast_store(other)).ok
-
-
-def test_the_lock_falls_back_to_the_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from spacekit._migrate import _lock
-
-    blocked = tmp_path / "not-a-folder"
-    blocked.write_text("a file where the cache folder should be")
-    monkeypatch.setattr(_lock.platformdirs, "user_cache_dir", lambda app: str(blocked / app))
-    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    monkeypatch.setattr(_lock.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
-    source = spacekit.connect("memory")
-    source.create("alpha")
-    assert migrate(source, spacekit.connect("local", path=str(tmp_path / "t.db"))).ok
-    assert list((tmp_path / "tmp").rglob("*.lock"))

@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+import spacekit
 from spacekit import _output
 from spacekit._cli import main
 
@@ -69,6 +71,20 @@ def test_a_piped_list_is_one_tab_separated_line_per_space_under_a_header() -> No
     assert all(len(row) == 5 for row in rows)
     assert rows[0][4].endswith("Z") and " " in rows[0][4]  # the date whole, in one field
     assert "\x1b[" not in result.stdout
+
+
+def test_a_listing_that_fails_before_its_first_row_prints_nothing_on_stdout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def refused() -> Iterator[tuple[str]]:
+        raise spacekit.AuthenticationError("the token was refused")
+        yield ("never",)
+
+    with pytest.raises(spacekit.AuthenticationError):
+        _output.table(("ID",), refused(), title="spaces")
+    assert capsys.readouterr() == ("", "")
+    _output.table(("ID",), iter([]), title="spaces")  # an empty listing that succeeded
+    assert capsys.readouterr() == ("ID\n", "spaces:\n")
 
 
 def test_separators_inside_values_are_escaped_so_a_record_stays_on_one_line() -> None:
@@ -186,11 +202,11 @@ def test_a_reader_that_leaves_early_stops_the_output_quietly() -> None:
 
 
 def test_a_broken_pipe_exits_141_without_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    from spacekit import _cli
+    from spacekit._commands import _spaces
 
     def gone(*args: object) -> None:
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(_cli, "_show_spaces", gone)
+    monkeypatch.setattr(_spaces, "_show_spaces", gone)
     result = run("spaces", "list")
     assert (result.exit_code, result.stderr) == (141, "")

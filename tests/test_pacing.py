@@ -286,3 +286,25 @@ def test_a_50_per_second_limit_is_used_to_at_least_90_percent(server: str, worke
     # most one per worker); after that, hardly anything.
     assert refused <= workers + 6
     assert refused / sent < 0.025
+
+
+def test_a_slot_after_until_is_refused_at_once_and_kept_for_others() -> None:
+    clock = Clock()
+    limiter = RateLimiter(2, clock=clock)
+    first = limiter.acquire(sleep=_no_sleep, until=clock.now + 3)
+    assert first.slot == clock.now
+    late = limiter.acquire(sleep=_no_sleep, until=clock.now + 0.2)
+    assert late.slot is None and late.delay == pytest.approx(0.5)
+    # the refused ticket took nothing: the next caller gets the slot it would have had
+    assert limiter.wait(Ticket()) == pytest.approx(0.5)
+
+
+def test_a_hold_past_until_refuses_a_ticket_already_waiting() -> None:
+    clock = Clock()
+    limiter = RateLimiter(10, clock=clock)
+    limiter.acquire(sleep=_no_sleep)
+    waiting = Ticket()
+    assert limiter.wait(waiting, until=clock.now + 1) == pytest.approx(0.1)
+    limiter.pause(30)  # a hold changes the pace: the ticket asks again
+    assert limiter.wait(waiting, until=clock.now + 1) == pytest.approx(30)
+    assert waiting.slot is None

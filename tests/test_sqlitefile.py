@@ -79,3 +79,21 @@ def test_a_store_or_journal_path_that_is_not_a_regular_file_is_a_config_error(
     assert path in str(caught.value)
     with pytest.raises(spacekit.ConfigError):
         Journal.open(path, create=True)
+
+
+def test_opening_a_store_already_ours_writes_nothing_and_waits_for_no_writer(tmp_path: Path) -> None:
+    """Reading a store (``spacekit spaces list``) takes no write lock and syncs nothing."""
+    path = str(tmp_path / "ours.db")
+    Database.open(path, provider="local").close()
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        files = [Path(path), Path(f"{path}-wal")]
+        before = [file.read_bytes() for file in files]
+        store = Database.open(path, provider="local")  # were it to write: "locked" after 5 s
+        assert store.page(None, 0) == ([], None)
+        store.close()
+        assert [file.read_bytes() for file in files] == before
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -107,6 +107,8 @@ def _noteworthy(item: MigrationItem) -> bool:
 
 def _show_migration(report: MigrationReport, verbose: bool) -> None:
     click.echo(report.summary())
+    for mismatch in report.mismatches:
+        click.echo(f"  mismatch: {mismatch}")
     for warning in report.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if verbose:

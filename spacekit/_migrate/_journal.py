@@ -35,9 +35,20 @@ from typing import Any, Final
 
 from .._errors import ConfigError
 from .._groupcommit import GroupCommit, Write
-from .._sqlitefile import BUSY_CODES, FileKind, check_existing, claim, immediate, primary_code, use_wal
+from .._sqlitefile import (
+    BUSY_CODES,
+    FULL_CODE,
+    FileKind,
+    check_damage,
+    check_existing,
+    claim,
+    immediate,
+    primary_code,
+    use_wal,
+)
 from ._record import Action, Record, State
 from ._report import Identity
+from ._stores import canonical_location
 
 APPLICATION_ID: Final = 0x53504B4A  # "SPKJ": a spacekit migration journal
 SCHEMA_VERSION: Final = 2
@@ -63,6 +74,7 @@ CREATE TABLE IF NOT EXISTS items (
     reason TEXT
 );
 """
+_COPY: Final = "journal.db"  # the name of a read-only journal's copy, in its folder
 #: columns added since schema version 1, added to an older journal when it is claimed
 _ADDED: Final = ("stored_name", "preexisting", "lost", "reason")
 _COLUMNS: Final = (
@@ -90,6 +102,10 @@ _FILE: Final = FileKind(
     schema_version=SCHEMA_VERSION,
     schema=_SCHEMA,
     refusal="{path} is not a spacekit migration journal ({why}); the file was left untouched",
+    keep=(
+        "Keep it: it may record writes whose outcome is unknown, which a run without it "
+        "could send again; the sqlite3 shell's .recover command saves what can be read"
+    ),
 )
 
 
@@ -100,6 +116,7 @@ class Journal:
         self._connection = connection
         self._lock = threading.Lock()
         self._copy = copy  # the folder of the copy a read-only journal is read from
+        self._examined = None if copy is None else os.path.join(copy, _COPY)
         self.path = path
         self._writes = GroupCommit(self._batch, self._interrupted)
 
@@ -189,6 +206,20 @@ class Journal:
                     f"source and target, or use another --journal file for a new {what}"
                 )
 
+    def plans(self) -> list[str]:
+        """The ids of the saved sync plans applied with this journal (``note_plan``)."""
+        with self._session() as db:
+            value = _meta(db, "plans")
+        return list(value) if isinstance(value, list) else []
+
+    def note_plan(self, plan_id: str) -> None:
+        """Record that a saved plan's application starts (before its first write)."""
+        with self._session() as db:
+            known = _meta(db, "plans")
+            known = list(known) if isinstance(known, list) else []
+            if plan_id not in known:
+                _set_meta(db, "plans", [*known, plan_id])
+
     def selection(self) -> list[str] | None:
         """The names and globs every run selected (None: everything was selected)."""
         with self._session() as db:
@@ -256,7 +287,7 @@ class Journal:
 
     @contextlib.contextmanager
     def _session(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, _translated(self.path):
+        with self._lock, _translated(self.path, self._examined):
             yield self._connection
 
 
@@ -292,7 +323,7 @@ def _record(row: sqlite3.Row) -> Record:
 def _copied(path: str) -> tuple[str, str]:
     """A private copy of the journal (and its WAL) to read: (its folder, its path)."""
     folder = tempfile.mkdtemp(prefix="spacekit-journal-")
-    copy = os.path.join(folder, "journal.db")
+    copy = os.path.join(folder, _COPY)
     try:
         shutil.copyfile(path, copy)
         if os.path.exists(path + "-wal"):
@@ -304,7 +335,11 @@ def _copied(path: str) -> tuple[str, str]:
 
 
 def _same(who: Identity, recorded: dict[str, Any]) -> bool:
-    if (who.provider, who.location) != (recorded.get("provider"), recorded.get("location")):
+    """One store, however its location is spelled (``canonical_location``)."""
+    was = recorded.get("location")
+    if who.provider != recorded.get("provider") or not isinstance(was, str):
+        return _same_manifest(who, recorded)
+    if canonical_location(who.location) != canonical_location(was):
         return _same_manifest(who, recorded)
     return not (who.name and recorded.get("name") and who.name != recorded["name"])
 
@@ -357,11 +392,19 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
 
 
 @contextlib.contextmanager
-def _translated(path: str) -> Iterator[None]:
-    """The one place sqlite3 exceptions about the journal become ``ConfigError``."""
+def _translated(path: str, examined: str | None = None) -> Iterator[None]:
+    """The one place sqlite3 exceptions about the journal become ``ConfigError``
+    (``examined``: the copy a read-only journal is read from)."""
     try:
         yield
     except sqlite3.Error as exc:
-        if primary_code(exc) in BUSY_CODES:
+        code = primary_code(exc)
+        if code in BUSY_CODES:
             raise ConfigError(f"the journal {path} is in use by another migration run") from None
+        check_damage(exc, path, _FILE, timeout=BUSY_TIMEOUT, examined=examined)
+        if code == FULL_CODE:
+            raise ConfigError(
+                f"the disk holding the journal {path} is full ({exc}); free space and run the "
+                "same command again: the journal keeps every write sent, do not delete it"
+            ) from None
         raise ConfigError(f"the journal {path} cannot be used: {exc}") from None

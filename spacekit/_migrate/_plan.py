@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from .._errors import Unsupported, ValidationError
+from .._listing import until_complete
 from .._model import Capability, Space, SpaceKind
 from .._store import SpaceStore
 from .._validate import MAX_NAME
@@ -31,6 +32,7 @@ from ._fingerprints import Fingerprints
 from ._journal import Journal
 from ._record import CREATES, UNRESOLVED, Action, Outcome, Record, State
 from ._report import Identity
+from ._stores import canonical_location
 
 POLICIES: Final = ("skip", "update", "rename", "fail")
 #: Space fields a migration carries beyond the name, where the target keeps them
@@ -71,9 +73,10 @@ def store_notes(source: SpaceStore, target: SpaceStore) -> tuple[str, ...]:
 
 
 def check_distinct(source: SpaceStore, src: Identity, target: SpaceStore, dst: Identity) -> None:
-    """Refuse, before any request, a store migrated onto itself."""
+    """Refuse, before any request, a store migrated onto itself (however spelled)."""
     same = source is target or (src.name is not None and src.name == dst.name)
-    if not same and source.provider == target.provider and source.location == target.location:
+    one_place = canonical_location(source.location) == canonical_location(target.location)
+    if not same and source.provider == target.provider and one_place:
         if source.provider == "local":
             same = source.location != ":memory:"
         else:  # one remote account: the same URL and the same credentials
@@ -91,10 +94,14 @@ def account(store: SpaceStore) -> tuple[str, ...]:
     secrets = getattr(provider, "secrets", None)
     if not callable(secrets):
         return ()
-    transport = getattr(provider, "config", {}).get("transport")
+    return (*sorted(secrets()), *wiring(store))
+
+
+def wiring(store: SpaceStore) -> tuple[str, ...]:
+    """Which in-process transport (an emulator) a remote store is wired to, if any."""
+    transport = getattr(getattr(store, "_provider", None), "config", {}).get("transport")
     server = getattr(transport, "emulator", transport)  # the emulator behind its transports
-    wired = (f"transport {id(server)}",) if transport is not None else ()
-    return (*sorted(secrets()), *wired)
+    return (f"transport {id(server)}",) if transport is not None else ()
 
 
 def patterns(select: Select) -> list[str] | None:
@@ -147,6 +154,23 @@ def create_arguments(space: Space, target: SpaceStore) -> tuple[str | None, dict
     return description, options
 
 
+def over_held(wanted: Mapping[str, int], spaces: Iterable[Space], target: SpaceStore) -> list[str]:
+    """Each name of ``wanted`` (a name -> how many source spaces want it) that ``spaces``
+    (the target, listed after the run) hold more times, in the form the target stores
+    it or as given, with their ids: a duplicate the run may have made."""
+    stored = {target.stored_name(name): name for name in wanted}
+    holding: dict[str, list[str]] = {}
+    for space in spaces:
+        name = space.name if space.name in wanted else stored.get(space.name)
+        if name is not None:
+            holding.setdefault(name, []).append(space.id)
+    return [
+        f"the target holds {name!r} {len(ids)} times ({', '.join(ids)}), the source {wanted[name]}"
+        for name, ids in sorted(holding.items())
+        if len(ids) > wanted[name]
+    ]
+
+
 class TargetIndex:
     """The target's spaces when the run began, by name; the names this run reserved
     and the target ids mapped to a source space (by this run or, per the journal, an
@@ -162,10 +186,17 @@ class TargetIndex:
 
     @classmethod
     def load(cls, target: SpaceStore, claimed: Iterable[str] = ()) -> TargetIndex:
+        """The target as listed now; listed again while a listing falls short of the
+        count the provider states (a create planned against a short look duplicates)."""
         index = cls(target, claimed)
-        for space in target.list():
-            index.add(space.id, space.name)
-        return index
+
+        def once() -> TargetIndex:
+            index._by_name, index._known = {}, Fingerprints()  # what a short look saw: forgotten
+            for space in target.list():
+                index.add(space.id, space.name)
+            return index
+
+        return until_complete(once)
 
     def add(self, target_id: str, name: str) -> None:
         """A target space known from elsewhere (a sync's own listing)."""

@@ -188,7 +188,8 @@ class MigrationReport:
     """Every selected source space and what happened to it.
 
     ``ok`` means: every space present in the source at the end of the run is on the
-    target exactly once. Spaces deleted from the source meanwhile are ``vanished``,
+    target exactly once, and the target, listed again, holds no name of the run more
+    times than the source does (``mismatches``). Spaces deleted from the source meanwhile are ``vanished``,
     not failures; ``complete`` is False when the source kept changing beyond the
     listings a run makes (then ``ok`` is False too).
     """
@@ -205,6 +206,9 @@ class MigrationReport:
     #: how many times the source was listed (the first pass, then until nothing was new)
     listings: int = 1
     complete: bool = True
+    #: what the target, listed again after the writes, holds wrong: each name the run
+    #: covers that it holds more times than the source does (with the ids)
+    mismatches: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -217,7 +221,7 @@ class MigrationReport:
 
     @property
     def ok(self) -> bool:
-        return self.complete and not self.failed
+        return self.complete and not self.failed and not self.mismatches
 
     def lost_fields(self) -> dict[str, int]:
         """How many spaces lose each field the target cannot hold."""
@@ -253,6 +257,7 @@ class MigrationReport:
             "ok": self.ok,
             "complete": self.complete,
             "listings": self.listings,
+            "mismatches": list(self.mismatches),
             "counts": self.counts,
             "lost_fields": self.lost_fields(),
             "warnings": list(self.warnings),

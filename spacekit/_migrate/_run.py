@@ -36,10 +36,12 @@ import contextlib
 import os
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Final, NoReturn
 
 from .._errors import AuthenticationError, PermissionDenied, ProviderError, RateLimited
+from .._listing import SHORT_LISTINGS, IncompleteListing, until_complete
 from .._model import Space
 from .._store import SpaceStore
 from ._apply import Stop, Writer
@@ -53,6 +55,7 @@ from ._plan import (
     Transform,
     check_distinct,
     check_run,
+    over_held,
     patterns,
     selector,
     store_notes,
@@ -65,6 +68,8 @@ from ._subspaces import Carrier, carried
 Progress = Callable[[MigrationItem], None]
 #: listings of the source in one run: the first, then again until one finds nothing new
 LISTINGS: Final = 4
+#: worker threads at most, whatever ``concurrency`` asks (the command line's own cap)
+MAX_WORKERS: Final = 64
 
 
 def migrate(
@@ -128,6 +133,7 @@ def migrate(
             _apply(run.records(), Writer(dst, index, book, carrier), concurrency, items, progress)
         items.mark_vanished(run.vanished(items))
         warnings = () if run.complete else (run.incomplete(),)
+        mismatches = () if dry_run else _surplus(items, dst, dst_id)
         return MigrationReport(
             source=src_id,
             target=dst_id,
@@ -139,8 +145,26 @@ def migrate(
             notes=store_notes(src, dst),
             listings=run.listings,
             complete=run.complete,
+            mismatches=mismatches,
         )
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _surplus(items: Items, target: SpaceStore, who: Identity) -> tuple[str, ...]:
+    """The closing look at the target: each name the run's items hold there (created,
+    updated or found) that the target holds more times than they do, with the ids. A
+    create planned against a look at the target that missed a space is found here."""
+    wanted = Counter(item.target_name for item in items if item.target_name and item.outcome in _ON_TARGET)
+    if not wanted:
+        return ()
+    try:
+        return tuple(until_complete(lambda: over_held(wanted, target.list(), target)))
+    except ProviderError as exc:
+        return (f"the target ({who}) could not be listed again to look for duplicates: {exc.args[0]}",)
+
+
+#: the outcomes of an item whose space the target holds after the run
+_ON_TARGET: Final = frozenset({Outcome.CREATED, Outcome.UPDATED, Outcome.SKIPPED})
 
 
 def _journal(path: str | os.PathLike[str] | None, dry_run: bool) -> Journal | None:
@@ -171,12 +195,15 @@ class _Passes:
         self.complete = True
 
     def records(self) -> Iterator[Record]:
-        while self.listings < LISTINGS:
+        short: IncompleteListing | None = None  # the last listing, when it fell short of its count
+        shortfalls = 0  # listings in a row that fell short
+        while self.listings < LISTINGS or (short is not None and shortfalls < SHORT_LISTINGS):
             self.listings += 1
             again = self.listings > 1
             self.present = Fingerprints() if again else self.seen
             new = 0
-            for space in self._listed():
+            listing = self._listed()
+            for space in listing:
                 if not self.choose(space):
                     continue
                 if again:
@@ -186,7 +213,14 @@ class _Passes:
                 self.seen.add(space.id)
                 new += 1
                 yield self.planner.plan(space)
-            if again and not new:
+            short = listing.short
+            shortfalls = shortfalls + 1 if short is not None else 0
+            if short is not None and shortfalls >= SHORT_LISTINGS:
+                tally = f"{shortfalls} listings in a row fell short"
+                raise ListingFailed(
+                    _restated(short, f"listing the source ({self.who}) fell short: {short.args[0]} ({tally})")
+                )
+            if again and not new and short is None:
                 return
         self.complete = False  # the last listing still found new spaces
 
@@ -203,14 +237,30 @@ class _Passes:
             "one did not show; run the same command again to migrate those created since"
         )
 
-    def _listed(self) -> Iterator[Space]:
+    def _listed(self) -> _Listing:
+        return _Listing(self.source, self.who, self.listings > 1)
+
+
+class _Listing:
+    """One listing of the source, its spaces as they come. A listing that ends short of
+    the count the provider stated ends quietly and keeps the shortfall in ``short``
+    (the spaces it did show exist: they are planned; the source is listed again); any
+    other failure is a ``ListingFailed``."""
+
+    def __init__(self, source: SpaceStore, who: Identity, again: bool) -> None:
+        self.source, self.who, self.again = source, who, again
+        self.short: IncompleteListing | None = None
+
+    def __iter__(self) -> Iterator[Space]:
         count = 0
         try:
             for space in self.source.list():
                 count += 1
                 yield space
+        except IncompleteListing as exc:
+            self.short = exc
         except ProviderError as exc:
-            again = " again" if self.listings > 1 else ""
+            again = " again" if self.again else ""
             raise ListingFailed(
                 _restated(
                     exc,
@@ -247,22 +297,22 @@ def _apply(
     ``concurrency`` records are taken beyond the first not yet reported, so memory
     stays bounded even behind one slow write.
     """
-    feed = _Feed(records, window=2 * concurrency)
+    workers = min(concurrency, MAX_WORKERS)
+    feed = _Feed(records, window=2 * workers)
     done: queue.SimpleQueue[_Done] = queue.SimpleQueue()
-    workers = [
-        threading.Thread(target=_work, args=(feed, writer, done), name=f"spacekit-migrate-{n}", daemon=True)
-        for n in range(concurrency)
-    ]
-    for worker in workers:
-        worker.start()
+    crew = _Crew(feed, writer, done, workers)
+    crew.hire()
     results: dict[int, MigrationItem | None] = {}
-    added, live = 0, len(workers)
+    added = 0
     failure: BaseException | None = None
     try:
-        while live:
+        while crew.live:
             number, record, error = done.get()
+            if number == _HIRE:
+                crew.hire()
+                continue
             if number < 0:
-                live -= 1
+                crew.live -= 1
                 if error is not None and failure is None:
                     failure = error  # the listing failed: what was planned still finishes
                 continue
@@ -281,8 +331,7 @@ def _apply(
     except BaseException:
         writer.stopped.set()  # Ctrl-C, or progress raised: finish what is in flight, start nothing
         feed.close()
-        for worker in workers:
-            worker.join()
+        crew.join()
         raise
     if isinstance(failure, ListingFailed):
         _stop(failure.error, "The spaces listed before it were migrated")
@@ -293,8 +342,41 @@ def _apply(
 
 
 #: what a worker hands back: (number, the record or None if it was not started, a failure);
-#: number -1 when the worker ends (with the listing's failure, if that ended it)
+#: number -1 when the worker ends (with the listing's failure, if that ended it), ``_HIRE``
+#: when every worker is busy and another record is waiting
 _Done = tuple[int, Record | None, BaseException | None]
+_HIRE: Final = -2
+
+
+class _Crew:
+    """The worker threads, started one at a time as the work needs them: the first when
+    there is a record, another whenever every worker took one and another is waiting,
+    never more than ``most``. So a migration of 50 spaces starts at most 50 threads
+    whatever ``concurrency`` says, and none for an empty source."""
+
+    def __init__(self, feed: _Feed, writer: Writer, done: queue.SimpleQueue[_Done], most: int) -> None:
+        self.feed, self.writer, self.done, self.most = feed, writer, done, most
+        self.threads: list[threading.Thread] = []
+        self.live = 0
+
+    def hire(self) -> None:
+        """Start one more worker, if there is room for one and a record waits for it."""
+        if len(self.threads) >= self.most or not self.feed.waiting():
+            return
+        number = len(self.threads)
+        thread = threading.Thread(
+            target=_work,
+            args=(self.feed, self.writer, self.done, number < self.most - 1),
+            name=f"spacekit-migrate-{number}",
+            daemon=True,
+        )
+        self.threads.append(thread)
+        self.live += 1
+        thread.start()
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join()
 
 
 class _Feed:
@@ -306,6 +388,23 @@ class _Feed:
         self._room = threading.Semaphore(window)
         self._taken = 0
         self._closed = False
+        #: a record planned ahead by ``waiting`` (or the failure met planning it)
+        self._next: tuple[Record | None, BaseException | None] | None = None
+
+    def waiting(self) -> bool:
+        """Whether a record is there for the next ``take`` (it is planned now, if need be);
+        a failure of the listing counts: the worker that takes it reports it."""
+        with self._lock:
+            if self._closed:
+                return False
+            if self._next is None:
+                try:
+                    self._next = (next(self._records), None)
+                except StopIteration:
+                    return False
+                except BaseException as exc:
+                    self._next = (None, exc)
+            return True
 
     def take(self) -> tuple[int, Record] | None:
         """The next record and its number; None once there is none (or the run stops).
@@ -316,7 +415,7 @@ class _Feed:
                 self._room.release()
                 return None
             try:
-                record = next(self._records)
+                record = self._pull()
             except StopIteration:
                 self._closed = True
                 self._room.release()
@@ -329,6 +428,17 @@ class _Feed:
             self._taken += 1
             return number, record
 
+    def _pull(self) -> Record:
+        """The record ``waiting`` planned ahead, else the next one (under the lock)."""
+        ahead, self._next = self._next, None
+        if ahead is None:
+            return next(self._records)
+        record, error = ahead
+        if error is not None:
+            raise error
+        assert record is not None
+        return record
+
     def release(self) -> None:
         """One more record reported in order: room for one more to be taken."""
         self._room.release()
@@ -339,8 +449,9 @@ class _Feed:
         self._room.release()  # a worker waiting for room sees the feed closed
 
 
-def _work(feed: _Feed, writer: Writer, done: queue.SimpleQueue[_Done]) -> None:
-    """One worker: take, write, hand back, until the feed is empty or closed."""
+def _work(feed: _Feed, writer: Writer, done: queue.SimpleQueue[_Done], may_hire: bool) -> None:
+    """One worker: take, write, hand back, until the feed is empty or closed. Its first
+    record taken, it asks for another worker once (if the crew may grow)."""
     while True:
         try:
             taken = feed.take()
@@ -351,6 +462,9 @@ def _work(feed: _Feed, writer: Writer, done: queue.SimpleQueue[_Done]) -> None:
             done.put((-1, None, None))
             return
         number, record = taken
+        if may_hire:
+            may_hire = False
+            done.put((_HIRE, None, None))
         try:
             done.put((number, writer.apply(record), None))
         except BaseException as exc:  # a Stop, or a failure of our own: start nothing more

@@ -29,7 +29,7 @@ from typing import Final
 import click
 
 from .. import _output
-from .._exitcodes import OK, PARTIAL
+from .._exitcodes import OK, PARTIAL, PROVIDER
 from .._migrate._cli import _errors_to_exit, _print_json
 from ._report import CHANGES, SyncItem, SyncReport, TooManyChanges
 from ._run import sync as run_sync
@@ -86,7 +86,9 @@ def _show(report: SyncReport, verbose: bool) -> None:
     click.echo(report.summary())
     for item in _sorted(report.items):
         shown = verbose or (
-            item.outcome.value == "failed" if report.applied else item.action in CHANGES or item.extra
+            item.outcome.value in ("failed", "planned")
+            if report.applied
+            else item.action in CHANGES or item.extra
         )
         if shown or (item.error and not report.applied):
             click.echo(_line(item, report.applied))
@@ -102,9 +104,21 @@ def _show(report: SyncReport, verbose: bool) -> None:
 
 
 @click.command("sync")
-@click.argument("source")
-@click.argument("target")
+@click.argument("source", required=False)
+@click.argument("target", required=False)
 @click.option("--apply", "apply_", is_flag=True, help="carry the plan out (without it, only print the plan)")
+@click.option(
+    "--plan-out",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="save the plan to FILE (JSON) as well as printing it, to apply it later with --apply-plan",
+)
+@click.option(
+    "--apply-plan",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="apply exactly the plan saved in FILE, or nothing if what it touches changed since (exit 2)",
+)
 @click.option("--delete", is_flag=True, help="delete target spaces that have no counterpart in SOURCE")
 @click.option(
     "--max-changes",
@@ -133,9 +147,11 @@ def _show(report: SyncReport, verbose: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
 @click.option("--verbose", "-v", is_flag=True, help="a line for every space, not only changes and failures")
 def sync(
-    source: str,
-    target: str,
+    source: str | None,
+    target: str | None,
     apply_: bool,
+    plan_out: str | None,
+    apply_plan: str | None,
     delete: bool,
     max_changes: float,
     force: bool,
@@ -150,11 +166,17 @@ def sync(
 
     Without --apply, print the plan and write nothing. SOURCE may be a manifest: a
     path ending in .toml, .json or .jsonl.
+
+    With --plan-out FILE, the plan is also saved (nothing else is written, not even
+    the journal); --apply-plan FILE applies exactly that plan later, with its own
+    --delete, --max-changes, --force and --select, and the stores it names (SOURCE
+    and TARGET may be given, and must then be the same stores), or refuses with
+    exit 2, writing nothing, if anything it touches changed since.
     """
-    if check and apply_:
-        raise click.UsageError("--check only compares; drop --apply (or --check)")
-    bar = _output.progress("syncing") if apply_ and not as_json else contextlib.nullcontext(None)
-    with _errors_to_exit(journal if apply_ else None), bar as advance:
+    _check_usage(source, target, check, apply_, plan_out, apply_plan)
+    writing = apply_ or apply_plan is not None
+    bar = _output.progress("syncing") if writing and not as_json else contextlib.nullcontext(None)
+    with _errors_to_exit(journal if writing else None), bar as advance:
         try:
             report = run_sync(
                 source,
@@ -167,14 +189,55 @@ def sync(
                 select=list(select) or None,
                 concurrency=concurrency,
                 progress=(lambda item: advance()) if advance is not None else None,
+                plan=apply_plan,
             )
         except TooManyChanges as refused:
             _report_out(refused.report, as_json, verbose)  # the plan that was refused, then the error
             raise
+        if plan_out is not None:
+            report.save(plan_out)
     _report_out(report, as_json, verbose)
+    if plan_out is not None:
+        click.echo(
+            f"plan saved to {plan_out}; apply it with: spacekit sync --apply-plan {plan_out}", err=True
+        )
     if check:
         raise click.exceptions.Exit(OK if report.in_sync else PARTIAL)
-    raise click.exceptions.Exit(OK if report.ok else PARTIAL)
+    # a source that could not prove a delete is a store that could not be read: exit 5
+    raise click.exceptions.Exit(OK if report.ok else PROVIDER if report.unreadable else PARTIAL)
+
+
+def _check_usage(
+    source: str | None,
+    target: str | None,
+    check: bool,
+    apply_: bool,
+    plan_out: str | None,
+    apply_plan: str | None,
+) -> None:
+    """Refuse combinations that make no sense, before anything is opened."""
+    if check and apply_:
+        raise click.UsageError("--check only compares; drop --apply (or --check)")
+    if plan_out is not None and (apply_ or check or apply_plan is not None):
+        raise click.UsageError("--plan-out saves a plan: drop --apply, --check and --apply-plan")
+    if apply_plan is None:
+        if source is None or target is None:
+            raise click.UsageError("give SOURCE and TARGET (or --apply-plan FILE)")
+        return
+    if apply_ or check:
+        raise click.UsageError("--apply-plan applies the saved plan: drop --apply and --check")
+    ctx = click.get_current_context()
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in ("delete", "max_changes", "force", "select")
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    ]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)}: a saved plan applies with its own options; plan again to change them"
+        )
+    if (source is None) != (target is None):
+        raise click.UsageError("give both SOURCE and TARGET, or neither (the plan names them)")
 
 
 command: Final = sync

@@ -35,6 +35,8 @@ from ._report import CHANGES, Change, SyncAction, SyncItem, SyncOutcome, SyncRep
 
 #: below this many target spaces, the max_changes rule does not apply
 SAFETY_THRESHOLD: Final = 10
+#: the journal key of a delete: a control character never starts a space id
+DELETE_KEY: Final = "\x1fdelete:"
 #: how alike two names must be (difflib's ratio) for a plan to suggest renamed_from
 SIMILAR: Final = 0.5
 #: how many deletes and creates are compared for that, each

@@ -11,13 +11,18 @@ a secret (stores are named by their ``Identity``).
 from __future__ import annotations
 
 import enum
+import os
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._errors import SpacekitError
+from .._errors import SpacekitError, ValidationError
 from .._migrate import Identity
+
+if TYPE_CHECKING:
+    from ._saved import SavedPlan
 
 
 class SyncAction(enum.StrEnum):
@@ -36,6 +41,7 @@ class SyncOutcome(enum.StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     DELETED = "deleted"
+    GONE = "already gone"  # a delete answered not found: it deleted nothing
     KEPT = "kept"
     FAILED = "failed"
 
@@ -133,6 +139,21 @@ class SyncReport:
     warnings: tuple[str, ...] = ()
     #: what the final listing found different from the source (applied runs only)
     mismatches: tuple[str, ...] = ()
+    #: why the deletes not yet sent were held back: a read of the source that was to
+    #: prove a space gone failed, fell short of its count, or found the space
+    unreadable: str | None = None
+    #: makes the plan to save (plans only; see ``save``)
+    saveable: Callable[[], SavedPlan] | None = attrs.field(default=None, repr=False, eq=False)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write this plan to ``path`` (JSON), to be applied exactly later with
+        ``spacekit.sync(plan=path)`` (``spacekit sync --apply-plan``). The file names
+        the stores (a manifest relative to the file's folder), the options, and each
+        pair with a fingerprint of the spaces it was planned against; never a secret.
+        """
+        if self.saveable is None or self.applied:
+            raise ValidationError("only a plan (a sync without apply) can be saved")
+        self.saveable().save(path, self.summary())
 
     @property
     def counts(self) -> dict[str, int]:
@@ -151,13 +172,24 @@ class SyncReport:
         return tuple(item for item in self.items if item.outcome is SyncOutcome.FAILED)
 
     @property
+    def held_back(self) -> tuple[SyncItem, ...]:
+        """The deletes an applied run did not send: their absence from the source was not proven."""
+        if not self.applied:
+            return ()
+        return tuple(
+            item
+            for item in self.items
+            if item.action is SyncAction.DELETE and item.outcome is SyncOutcome.PLANNED
+        )
+
+    @property
     def in_sync(self) -> bool:
         """Whether the target equals the source (see the class docstring)."""
         return not any(item.action in CHANGES or item.error or item.extra for item in self.items)
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.mismatches
+        return not self.failed and not self.mismatches and not self.held_back and self.unreadable is None
 
     @property
     def sides(self) -> dict[str, int]:
@@ -192,6 +224,9 @@ class SyncReport:
             if self.ok
             else (f"{len(self.failed)} failed" if self.failed else "the target does not match the source")
         )
+        held = self.held_back
+        if held or self.unreadable:
+            state += f"; {len(held)} delete(s) held back: {self.unreadable or 'not proven gone'}"
         return f"{where}: synced {len(self.items)} space(s): {shown or 'nothing'}; {state}"
 
     def lost(self) -> dict[str, int]:
@@ -214,6 +249,8 @@ class SyncReport:
             "counts": self.counts,
             "warnings": list(self.warnings),
             "mismatches": list(self.mismatches),
+            "held_back": len(self.held_back),
+            "unreadable": self.unreadable,
             "items": [item.to_dict() for item in self.items],
         }
 

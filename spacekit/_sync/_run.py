@@ -11,16 +11,24 @@ deletes only what its own plan calls for. The phases run in order (deletes, then
 updates, then creates, each with ``concurrency`` threads), so that a name freed by
 a delete or a rename is free before it is taken again.
 
-Then the target is listed again and planned against once more: the run is ``ok``
-only if no item failed and that second plan has nothing left to change.
+A delete needs proof (``_proof``): before each is sent, a read of the source
+independent of the listing that planned it confirms the space is gone there; a read
+that fails, falls short of its count or finds the space holds back every delete not
+yet sent, and the report says how many and why (``unreadable``).
+
+Then both stores are listed again and planned against once more: the run is ``ok``
+only if no item failed, no delete was held back, that second plan has nothing left
+to change, and no name the run covers is on the target more times than in the
+source.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -36,7 +44,9 @@ from .._errors import (
     ProviderUnavailable,
     RateLimited,
     SpacekitError,
+    ValidationError,
 )
+from .._listing import until_complete
 from .._manifest import is_manifest_path, manifest_of
 from .._migrate._apply import Stop, Writer
 from .._migrate._journal import Journal
@@ -56,20 +66,20 @@ from .._migrate._run import _restated
 from .._migrate._stores import StoreLike, identity, opened
 from .._model import Space
 from .._store import SpaceStore
-from ._plan import Pair, Plan, check_options, check_safety, make_plan, rename_hints
+from ._plan import DELETE_KEY, Pair, Plan, check_options, check_safety, make_plan, rename_hints
+from ._proof import Proof, deletes, surplus
 from ._report import SyncAction, SyncItem, SyncOutcome, SyncReport
+from ._saved import SavedPlan, saved_plan
 
 #: seconds to wait before listing the target a second time, when the first differs
 SETTLE: Final = 0.5
-#: the journal key of a delete: a control character never starts a space id
-DELETE_KEY: Final = "\x1fdelete:"
 
 Progress = Callable[[SyncItem], None]
 
 
 def sync(
-    source: StoreLike,
-    target: StoreLike,
+    source: StoreLike | os.PathLike[str] | None = None,
+    target: StoreLike | os.PathLike[str] | None = None,
     *,
     apply: bool = False,
     delete: bool = False,
@@ -80,6 +90,7 @@ def sync(
     transform: Transform | None = None,
     concurrency: int = 8,
     progress: Progress | None = None,
+    plan: str | os.PathLike[str] | None = None,
 ) -> SyncReport:
     """Make ``target`` hold what ``source`` holds: plan, and with ``apply=True`` write.
 
@@ -94,13 +105,30 @@ def sync(
     return a changed ``Space`` or None to leave a space out. An
     ``AuthenticationError`` or ``PermissionDenied`` that would fail every item stops
     the run and is raised, as is a ``ProviderError`` listing either store.
+
+    A plan (``apply=False``) can be saved, ``report.save("plan.json")``, and applied
+    exactly later: ``sync(plan="plan.json", journal=...)`` opens the stores the plan
+    names (``source`` and ``target`` may be given instead, and must be the same
+    stores), takes its ``delete``, ``max_changes``, ``force`` and selection, plans
+    again, and raises ``StalePlan`` before any write if anything the plan touches
+    changed since (what an interrupted application of it journaled aside: running it
+    again resumes it). Pass the same ``transform``, if the plan was made with one.
     """
+    saved = SavedPlan.load(plan) if plan is not None else None
+    if saved is not None:  # the plan's own stores and options
+        source, target = saved.store("source", source), saved.store("target", target)
+        apply, delete, max_changes, force = True, saved.delete, saved.max_changes, saved.force
+        select = None if saved.select is None else list(saved.select)
+    if source is None or target is None:
+        raise ValidationError("sync needs a source and a target (or a saved plan)")
     choose = selector(select)
     with contextlib.ExitStack() as stack:
         src, src_id = stack.enter_context(_opened(source, "source"))
         dst, dst_id = stack.enter_context(_opened(target, "target"))
         limit = check_options(dst, delete, max_changes, concurrency)
         check_distinct(src, src_id, dst, dst_id)
+        if saved is not None:
+            saved.check_stores(src_id, dst_id)
         book = _journal(journal, apply)  # an existing journal (a plan reads a copy of it)
         if book is not None:
             stack.enter_context(book)
@@ -109,58 +137,97 @@ def sync(
             stack.enter_context(held(dst, dst_id, os.fspath(journal) if journal is not None else None))
         manifest = manifest_of(src)
         listed = _listed(src, "source", src_id)
-        sources = [space for space in listed if choose(space)]
+        in_scope = choose
+        if saved is not None:  # only the spaces the saved plan knows
+            in_scope = saved.scope([], choose)[1]
+
+        def scoped_sources(fresh: list[Space]) -> list[Space]:
+            chosen = [space for space in fresh if choose(space)]
+            return saved.scope(chosen, choose)[0] if saved is not None else chosen
+
+        def replan(fresh: list[Space], after: list[Space], mapping: Mapping[str, str]) -> Plan:
+            """The plan for ``fresh`` (a listing of the source) against ``after``."""
+            return make_plan(
+                scoped_sources(fresh),
+                after,
+                dst,
+                recorded=mapping,
+                delete=delete,
+                in_scope=in_scope,
+                transform=transform,
+                held_back=held_back,
+                renamed=manifest.renames if manifest else None,
+            )
+
+        sources = scoped_sources(listed)
         targets = _listed(dst, "target", dst_id)
         recorded = _recorded(book)
-        held_back = {recorded[s.id] for s in listed if s.id in recorded and not choose(s)}
-        plan = make_plan(
-            sources,
-            targets,
-            dst,
-            recorded=recorded,
-            delete=delete,
-            in_scope=choose,
-            transform=transform,
-            held_back=held_back,
-            renamed=manifest.renames if manifest else None,
-        )
+        scoped = {space.id for space in sources}
+        held_back = {recorded[s.id] for s in listed if s.id in recorded and s.id not in scoped}
+        planned = replan(listed, targets, recorded)
+        if saved is not None:
+            saved.check(planned, book)
         report = SyncReport(
             src_id,
             dst_id,
-            plan.items,
+            planned.items,
             applied=False,
             delete=delete,
             journal=book.path if book else None,
-            warnings=rename_hints(plan) if manifest else (),
+            warnings=rename_hints(planned) if manifest else (),
+            saveable=functools.partial(
+                saved_plan,
+                planned,
+                src_id,
+                dst_id,
+                (source, target),
+                (delete, max_changes, force, patterns(select)),
+            ),
         )
         if not force:
-            check_safety(plan, limit, report)
+            check_safety(planned, limit, report)
         if not apply:
             return report
         if book is None and journal is not None:  # created only once the plan is accepted
             book = stack.enter_context(Journal.open(journal, create=True))
         if book is not None:
             book.bind(src_id, dst_id, patterns(select), "sync")
+            if saved is not None:
+                book.note_plan(saved.id)
             report = attrs.evolve(report, journal=book.path)
-        items = _apply(plan, dst, book, concurrency, progress, recorded)
+
+        proof = Proof(
+            src,
+            dst,
+            recorded=recorded,
+            listed=frozenset(space.id for space in listed),
+            replan=lambda fresh: deletes(replan(fresh, targets, recorded).pairs),
+            choose=choose,
+            transform=transform,
+            needed=manifest is None,
+        )
+        items = _apply(planned, dst, book, concurrency, progress, recorded, proof)
         mapping = {**recorded, **{i.source_id: i.target_id for i in items if i.source_id and i.target_id}}
-        mismatches = _compare(sources, dst, dst_id, mapping, delete, choose, transform, held_back)
+        check = functools.partial(_compare, src, src_id, dst, dst_id, mapping, replan)
+        mismatches = check()
         if mismatches and not any(item.outcome is SyncOutcome.FAILED for item in items):
             time.sleep(SETTLE)  # a provider may show a write in its listing a moment later
-            mismatches = _compare(sources, dst, dst_id, mapping, delete, choose, transform, held_back)
-        return attrs.evolve(report, items=tuple(items), applied=True, mismatches=mismatches)
+            mismatches = check()
+        return attrs.evolve(
+            report, items=tuple(items), applied=True, mismatches=mismatches, unreadable=proof.unreadable
+        )
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 @contextlib.contextmanager
-def _opened(value: StoreLike, role: str) -> Iterator[tuple[SpaceStore, Identity]]:
+def _opened(value: object, role: str) -> Iterator[tuple[SpaceStore, Identity]]:
     """A store, a name, or a manifest's path, opened (and closed, if opened here)."""
     if isinstance(value, str | os.PathLike) and is_manifest_path(os.fspath(value)):
         path = os.fspath(value)
         with connect("file", path=path) as store:
             yield store, identity(store)
         return
-    with opened(value, role) as pair:
+    with opened(value, role) as pair:  # type: ignore[arg-type]  # opened checks the type
         yield pair
 
 
@@ -185,36 +252,30 @@ def _recorded(book: Journal | None) -> dict[str, str]:
 
 
 def _listed(store: SpaceStore, role: str, who: Identity, *, again: bool = False) -> list[Space]:
+    """Every space of ``store``, listed again while a listing falls short of its count."""
     try:
-        return list(store.list())
+        return until_complete(lambda: list(store.list()))
     except ProviderError as exc:
         when = "after the writes, so the result could not be checked" if again else "nothing was written"
         raise _restated(exc, f"listing the {role} ({who}) failed, {when}: {exc.args[0]}") from None
 
 
 def _compare(
-    sources: list[Space],
+    source: SpaceStore,
+    source_who: Identity,
     target: SpaceStore,
-    who: Identity,
+    target_who: Identity,
     mapping: Mapping[str, str],
-    delete: bool,
-    choose: Callable[[Space], bool],
-    transform: Transform | None,
-    held_back: Collection[str],
+    replan: Callable[[list[Space], list[Space], Mapping[str, str]], Plan],
 ) -> tuple[str, ...]:
-    """What a fresh listing of the target shows still differing: the same plan, made again."""
-    after = _listed(target, "target", who, again=True)
-    again = make_plan(
-        sources,
-        after,
-        target,
-        recorded=mapping,
-        delete=delete,
-        in_scope=choose,
-        transform=transform,
-        held_back=held_back,
-    )
-    return tuple(_mismatch(item) for item in again.items if item.action is not SyncAction.KEEP)
+    """What fresh listings of both stores show still differing: the same plan, made
+    again (so a source space renamed or created meanwhile is a difference too), and
+    every name the target now holds more times than the source does."""
+    fresh = _listed(source, "source", source_who, again=True)
+    after = _listed(target, "target", target_who, again=True)
+    again = replan(fresh, after, mapping)
+    found = [_mismatch(item) for item in again.items if item.action is not SyncAction.KEEP]
+    return (*found, *surplus(again.pairs, after, target))
 
 
 def _mismatch(item: SyncItem) -> str:
@@ -238,6 +299,7 @@ def _apply(
     concurrency: int,
     progress: Progress | None,
     recorded: Mapping[str, str],
+    proof: Proof,
 ) -> list[SyncItem]:
     index = TargetIndex(target)
     for pair in plan.pairs:
@@ -247,7 +309,7 @@ def _apply(
                 index.claim(pair.target.id)
         if pair.item.action is SyncAction.CREATE and pair.wanted is not None:
             index.reserve(pair.wanted.name)
-    runner = _Runner(Writer(target, index, book), progress, recorded)
+    runner = _Runner(Writer(target, index, book), progress, recorded, proof)
     results: dict[int, SyncItem] = {}
     phases = (SyncAction.DELETE, SyncAction.UPDATE, SyncAction.CREATE, SyncAction.KEEP)
     with ThreadPoolExecutor(concurrency, thread_name_prefix="spacekit-sync") as pool:
@@ -284,10 +346,13 @@ class _Runner:
     """Carries out one pair: creates, updates and keeps through the migration
     ``Writer``, deletes here, each journaled before it is sent."""
 
-    def __init__(self, writer: Writer, progress: Progress | None, recorded: Mapping[str, str]) -> None:
+    def __init__(
+        self, writer: Writer, progress: Progress | None, recorded: Mapping[str, str], proof: Proof
+    ) -> None:
         self.writer = writer
         self.progress = progress
         self.recorded = recorded
+        self.proof = proof
 
     def run(self, pair: Pair) -> SyncItem:
         item = pair.item
@@ -334,6 +399,9 @@ class _Runner:
     def _delete(self, pair: Pair) -> SyncItem:
         item, space = pair.item, pair.target
         assert space is not None
+        held = self.proof.check(pair)
+        if held is not None:  # not sent, not journaled: the next run plans it afresh
+            return attrs.evolve(item, reason=held)
         entry = Record(
             source_id=DELETE_KEY + space.id,
             source_name=space.name,
@@ -348,7 +416,7 @@ class _Runner:
             self.writer.target.delete(space.id)
         except NotFound:
             self._record(entry.advance(State.DONE))
-            return attrs.evolve(item, outcome=SyncOutcome.DELETED, reason="already gone from the target")
+            return attrs.evolve(item, outcome=SyncOutcome.GONE, reason="the target answered not found")
         except (ProviderUnavailable, ProtocolError) as exc:
             # The delete may have been applied: the next run's plan decides afresh.
             self._record(entry.advance(State.UNKNOWN, error=str(exc)))

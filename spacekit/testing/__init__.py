@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._cassettes import find_secrets, scrub_body, vcr_config
 from ._config_block import ConfigBlock
+from ._control import ENDPOINTS as CONTROL_ENDPOINTS
 from ._emulator import (
     IN_PROCESS_URL,
     Clock,
@@ -28,7 +29,10 @@ from ._emulator import (
     EmulatorTransport,
     LoggedRequest,
     Router,
+    emulated_providers,
+    emulator_for,
     json_response,
+    log_line,
 )
 from ._faults import Faults
 
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from ._contract import EmulatorContract, SpaceStoreContract
 
 __all__ = [
+    "CONTROL_ENDPOINTS",
     "Clock",
     "ConfigBlock",
     "Emulator",
@@ -46,8 +51,11 @@ __all__ = [
     "LoggedRequest",
     "Router",
     "SpaceStoreContract",
+    "emulated_providers",
+    "emulator_for",
     "find_secrets",
     "json_response",
+    "log_line",
     "scrub_body",
     "vcr_config",
 ]

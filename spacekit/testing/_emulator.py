@@ -11,7 +11,12 @@ kit gives every emulator the rest, in one implementation shared by both modes:
 - a request log (``emulator.requests``), a movable clock (``emulator.clock``), and
   faults (``emulator.faults``): statuses for the next N matching requests, 429 with
   ``Retry-After``, latency, dropped connections before or after the write is
-  committed, malformed or truncated bodies, and a requests-per-second limit.
+  committed, malformed or truncated bodies, random failures, and a
+  requests-per-second limit;
+- from the state hooks a subclass writes (``add_space``, ``snapshot``, ``restore``):
+  seeded spaces, ``reset()`` to the starting state, a state file kept across
+  restarts (``keep_state``), and the control API under ``/_spacekit/`` (see
+  ``_control``), which answers in both modes and is never logged, slowed or faulted.
 
 State changes happen under ``emulator.lock``, so a served emulator is safe under
 concurrent clients.
@@ -28,20 +33,25 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 import attrs
 import httpx
 
+from .._errors import ConfigError
+from .._redact import cut, redact
+from . import _control
 from ._faults import Faults, seconds
 
 if TYPE_CHECKING:
     from .._store import AsyncSpaceStore, SpaceStore
     from ._config_block import ConfigBlock
+    from ._state import StateFile
 
 IN_PROCESS_URL = "http://localhost"
 """The base URL stores use for an in-process emulator (no socket is opened)."""
@@ -57,15 +67,17 @@ def json_response(status: int, data: Any = None, headers: dict[str, str] | None 
     return httpx.Response(status, headers=all_headers, content=content)
 
 
-@attrs.frozen
+@attrs.define
 class LoggedRequest:
-    """One request as the emulator saw it: the raw (still encoded) path and query."""
+    """One request as the emulator saw it: the raw (still encoded) path and query,
+    and the status answered (None until answered, and for a dropped connection)."""
 
     method: str
     path: str
     query: str
     headers: httpx.Headers
     body: bytes
+    status: int | None = None
 
     @property
     def params(self) -> dict[str, str]:
@@ -139,6 +151,9 @@ class Emulator(abc.ABC):
         self.faults = Faults()
         self.clock = Clock()
         self.connections = 0  # connections accepted while served on loopback
+        self.served = 0  # requests answered (or dropped) while served on loopback
+        self._start: dict[str, Any] | None = None  # the state ``reset`` returns to
+        self._state_file: StateFile | None = None
 
     @abc.abstractmethod
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -155,6 +170,101 @@ class Emulator(abc.ABC):
         override this; ``connect_settings`` then gives the new one."""
         raise NotImplementedError(f"the {self.provider} emulator takes no credential")
 
+    # -- state hooks: what an emulator writes to be seeded, reset and kept -------------
+
+    def add_space(self, name: str) -> Any:
+        """Put a space named ``name`` straight into the state (``seed_spaces``)."""
+        raise NotImplementedError(f"the {self.provider} emulator cannot add spaces")
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state as JSON-ready data, a copy, with the spaces under ``"spaces"``:
+        what ``GET /_spacekit/spaces`` answers and a state file keeps. It holds no
+        credential the emulator accepts or issued."""
+        raise NotImplementedError(f"the {self.provider} emulator cannot give its state")
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Replace the state with a ``snapshot``'s; ``ValueError`` (the state
+        unchanged) if it is not one this emulator wrote."""
+        raise NotImplementedError(f"the {self.provider} emulator cannot restore a state")
+
+    def error_response(self, status: int, message: str) -> httpx.Response:
+        """An error answer as the provider writes them: what the kit's rate limit,
+        random failures and the control API's faults answer. Emulators override it."""
+        return json_response(status, {"message": message})
+
+    # -- built on the hooks ---------------------------------------------------------------
+
+    def seed_spaces(self, count: int) -> None:
+        """Add ``count`` spaces (``seed_0001``, ...) and make this the starting state."""
+        width = max(4, len(str(count)))
+        with self.lock:
+            for number in range(1, count + 1):
+                self.add_space(f"seed_{number:0{width}}")
+            self._start = self.snapshot()
+
+    def reset(self) -> None:
+        """Back to the starting state (as it was at the first request, or after
+        ``seed_spaces``); the request log and the armed faults emptied."""
+        with self.lock:
+            self._remember_start()
+            assert self._start is not None
+            self.restore(self._start)
+            self.requests.clear()
+            self.faults.disarm()
+            self._save_state()
+
+    def keep_state(self, path: str | Path) -> bool:
+        """Keep the state in the file ``path`` across restarts: read it if it exists
+        (True), else write the current state there (False); then write it, atomically,
+        after each request that may change it. A file that is not an emulator state,
+        or holds another provider's, is a ``ConfigError`` and is left as it is."""
+        from ._state import StateFile
+
+        state_file = StateFile(Path(path), self.provider)
+        with self.lock:
+            self._remember_start()
+            saved = state_file.read()
+            if saved is not None:
+                try:
+                    self.restore(saved)
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise ConfigError(
+                        f"{path} holds a {self.provider} state this emulator cannot read ({exc}); "
+                        "it was left as it is: move it away or name another file"
+                    ) from None
+            else:
+                state_file.write(self.snapshot())
+            self._state_file = state_file
+        return saved is not None
+
+    def credentials(self) -> list[str]:
+        """The credentials this emulator accepts (the values of its provider's secret
+        settings): what its request log never shows."""
+        settings = self.connect_settings(IN_PROCESS_URL)
+        try:
+            from .._registry import load
+
+            schema = load(self.provider).settings
+            keys = [key for key, setting in schema.items() if setting.secret]
+        except ConfigError:  # an emulator of no installed provider: every string setting but URLs
+            keys = [key for key in settings if not key.endswith("url")]
+        return [str(settings[key]) for key in keys if isinstance(settings.get(key), str)]
+
+    def shown_path(self, path: str) -> str:
+        """A request's raw path as the control API and ``--log`` show it (without
+        its query): credentials masked, cut to 200 characters."""
+        secrets = self.credentials()
+        secrets += [quote(secret, safe="") for secret in secrets]
+        return cut(redact(path, secrets), secrets, 200)
+
+    def _remember_start(self) -> None:
+        if self._start is None:
+            self._start = self.snapshot()
+
+    def _save_state(self) -> None:
+        if self._state_file is not None:
+            self._state_file.write_or_warn(self.snapshot())
+
     def config_block(self, base_url: str, *, store: str | None = None) -> ConfigBlock:
         """A config file section for a store on this emulator served at ``base_url``:
         credentials as ``env:`` references, with the ``export`` lines that set them."""
@@ -165,16 +275,31 @@ class Emulator(abc.ABC):
     # -- the shared core of both modes ----------------------------------------------
 
     def dispatch(self, request: httpx.Request) -> httpx.Response:
-        """Log, apply faults and the rate limit, and handle; ``Dropped`` means hang up."""
+        """Answer the control API, or log, apply faults and the rate limit, and handle;
+        ``Dropped`` means hang up."""
         raw = request.url.raw_path.decode("ascii")
         path, _, query = raw.partition("?")
+        if _control.is_control(path):
+            return _control.answer(self, request, path)
         logged = LoggedRequest(request.method, path, query, request.headers, request.content)
         with self.lock:
+            if self._start is None:
+                with contextlib.suppress(NotImplementedError):
+                    self._remember_start()
             self.requests.append(logged)
+        response = self._faulted_or_handled(request, logged)
+        logged.status = response.status_code
+        return response
+
+    def _faulted_or_handled(self, request: httpx.Request, logged: LoggedRequest) -> httpx.Response:
         wait = self.faults.over_limit()
         if wait is not None:
-            return json_response(429, {"message": "rate limit exceeded"}, {"Retry-After": seconds(wait)})
+            limited = self.error_response(429, "rate limit exceeded")
+            limited.headers["Retry-After"] = seconds(wait)
+            return limited
         fault = self.faults.take(logged)
+        if fault is not None and fault.kind == "random":
+            return self._random_failure(fault.status)
         if fault is not None and fault.kind == "status":
             return httpx.Response(fault.status, headers=fault.headers, content=fault.body)
         if fault is not None and fault.kind == "drop":
@@ -191,12 +316,20 @@ class Emulator(abc.ABC):
             )
         return response
 
+    def _random_failure(self, status: int) -> httpx.Response:
+        failure = self.error_response(status, "injected random failure")
+        if status == 429:
+            failure.headers["Retry-After"] = "1"
+        return failure
+
     def _handle_safely(self, request: httpx.Request) -> httpx.Response:
         with self.lock:
             try:
                 response = self.handle(request)
             except Exception as exc:  # an emulator bug must answer 500, not kill the server
                 return json_response(500, {"message": f"emulator error: {type(exc).__name__}: {exc}"})
+            if request.method not in ("GET", "HEAD"):
+                self._save_state()
         response.read()
         return response
 
@@ -230,9 +363,12 @@ class Emulator(abc.ABC):
     # -- on a loopback port ----------------------------------------------------------
 
     @contextlib.contextmanager
-    def serve(self, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
-        """Serve this emulator on ``host:port`` (0 picks a free port); yields the base URL."""
-        server = _Server((host, port), _handler_for(self))
+    def serve(
+        self, port: int = 0, host: str = "127.0.0.1", *, log: Callable[[str], None] | None = None
+    ) -> Iterator[str]:
+        """Serve this emulator on ``host:port`` (0 picks a free port); yields the base URL.
+        With ``log``, each request is written to it as one line (``log_line``)."""
+        server = _Server((host, port), _handler_for(self, log))
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         try:
@@ -252,14 +388,16 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
-        if self.emulator.faults.latency:
-            time.sleep(self.emulator.faults.latency)
+        delay = _delay(self.emulator, request.url.raw_path)
+        if delay:
+            time.sleep(delay)
         return self._answer(request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
-        if self.emulator.faults.latency:
-            await asyncio.sleep(self.emulator.faults.latency)
+        delay = _delay(self.emulator, request.url.raw_path)
+        if delay:
+            await asyncio.sleep(delay)
         return self._answer(request)
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
@@ -286,7 +424,21 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
+def _delay(emulator: Emulator, raw_path: bytes | str) -> float:
+    """The latency a request waits: none for the control API."""
+    path = raw_path.decode("ascii") if isinstance(raw_path, bytes) else raw_path
+    return 0.0 if _control.is_control(path.partition("?")[0]) else emulator.faults.latency
+
+
+def log_line(moment: datetime, method: str, path: str, status: int | None, milliseconds: float) -> str:
+    """One line of ``--log``: when (UTC), method, path, status (or ``dropped``), time taken."""
+    when = moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return f"{when} {method} {path} {status or 'dropped'} {milliseconds:.1f}ms"
+
+
+def _handler_for(emulator: Emulator, log: Callable[[str], None] | None) -> type[BaseHTTPRequestHandler]:
+    log_lock = threading.Lock()
+
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = f"spacekit-emulator-{emulator.provider}"
@@ -302,6 +454,19 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             return None
 
         def _serve(self) -> None:
+            started, moment = time.perf_counter(), datetime.now(UTC)
+            status = self._exchange()
+            with emulator.lock:
+                emulator.served += 1
+            if log is not None:
+                path = self.path.partition("?")[0]
+                shown = emulator.shown_path(path)
+                line = log_line(moment, self.command, shown, status, (time.perf_counter() - started) * 1000)
+                with log_lock:
+                    log(line)
+
+        def _exchange(self) -> int | None:
+            """Read a request and answer it; the status, or None for a dropped connection."""
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             address: Any = self.server.server_address
@@ -312,22 +477,57 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 headers=[(k, v) for k, v in self.headers.items()],
                 content=body,
             )
-            if emulator.faults.latency:
-                time.sleep(emulator.faults.latency)
+            delay = _delay(emulator, self.path)
+            if delay:
+                time.sleep(delay)
             try:
                 response = emulator.dispatch(request)
             except Dropped:
                 self.close_connection = True
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
-                return
+                return None
             lines = [f"HTTP/1.1 {response.status_code} {response.reason_phrase}"]
             skip = {"content-length", "transfer-encoding", "connection"}
             lines += [f"{k}: {v}" for k, v in response.headers.items() if k.lower() not in skip]
             lines.append(f"Content-Length: {len(response.content)}")
             head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
             self.wfile.write(head + response.content)
+            return response.status_code
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
     return _Handler
+
+
+def emulated_providers() -> list[str]:
+    """The installed providers whose plugin ships an emulator, sorted."""
+    from .._registry import load, names
+
+    found = []
+    for name in names():
+        with contextlib.suppress(ConfigError):
+            if load(name).emulator() is not None:
+                found.append(name)
+    return found
+
+
+def emulator_for(provider: str) -> Emulator:
+    """A fresh emulator of ``provider``; a ``ConfigError`` for a provider that is not
+    installed (suggesting the closest name) or ships no emulator (naming those that do)."""
+    import difflib
+
+    from .._registry import load, names
+
+    try:
+        plugin = load(provider)
+    except ConfigError as exc:
+        close = difflib.get_close_matches(provider, names(), n=1)
+        raise ConfigError(f"{exc}; did you mean {close[0]!r}?" if close else str(exc)) from None
+    emulator = plugin.emulator()
+    if emulator is None:
+        with_emulators = ", ".join(emulated_providers()) or "none"
+        raise ConfigError(f"the {provider} plugin ships no emulator (these do: {with_emulators})")
+    if not isinstance(emulator, Emulator):
+        raise ConfigError(f"the {provider} plugin's emulator is not a spacekit.testing.Emulator")
+    return emulator

@@ -2,14 +2,16 @@
 
 ``Faults`` is a queue of planned failures (a status, a status after the write was
 committed, a dropped connection before or after the commit, a malformed or truncated
-body), plus two standing settings: latency on every request and a
-requests-per-second limit answered with 429. The emulator asks it, for each
-request, which fault applies.
+body), plus three standing settings: latency on every request, a
+requests-per-second limit answered with 429, and random failures (a fraction of
+requests answered with one status, drawn from a seeded generator so that a run
+can be repeated). The emulator asks it, for each request, which fault applies.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import re
 import threading
 import time
@@ -30,7 +32,9 @@ class _Seen(Protocol):
 
 @attrs.define
 class _Fault:
-    kind: str  # "status", "status_after_commit", "drop", "drop_after_commit", "malformed"
+    #: "status", "status_after_commit", "drop", "drop_after_commit", "malformed", or
+    #: "random" (a random failure: the emulator writes the body, as its provider would)
+    kind: str
     remaining: int
     method: str | None
     path: re.Pattern[str] | None
@@ -57,6 +61,9 @@ class Faults:
         self.latency = 0.0
         self.rate_limit: float | None = None
         self._window = (0, 0)
+        self.failure_rate = 0.0
+        self.failure_status = 503
+        self._random = random.Random()
 
     def _add(self, kind: str, times: int, method: str | None, path: str | None, **kw: Any) -> None:
         pattern = re.compile(path) if path else None
@@ -116,14 +123,46 @@ class Faults:
         """Handle the request but replace its body: ``body``, or the real body cut in half."""
         self._add("malformed", times, method, path, body=b"" if truncate else body)
 
+    def fail_randomly(self, rate: float, status: int = 503, *, seed: int | None = None) -> None:
+        """Answer ``status`` to a fraction ``rate`` (0 to 1) of the requests, at random;
+        the same ``seed`` draws the same requests again (for one client at a time)."""
+        if not 0 <= rate <= 1:
+            raise ValueError(f"the failure rate must be between 0 and 1, not {rate}")
+        with self._lock:
+            self.failure_rate, self.failure_status = rate, status
+            self._random = random.Random(seed)
+
+    def armed(self) -> list[dict[str, Any]]:
+        """The faults waiting for requests, in order, as JSON-ready data."""
+        with self._lock:
+            return [
+                {
+                    "kind": fault.kind,
+                    "status": fault.status if fault.kind.startswith("status") else None,
+                    "times": fault.remaining,
+                    "method": fault.method.upper() if fault.method else None,
+                    "path": fault.path.pattern if fault.path else None,
+                }
+                for fault in self._queue
+            ]
+
+    def disarm(self) -> None:
+        """Forget the faults waiting for requests; latency, the rate limit and random
+        failures stay."""
+        with self._lock:
+            self._queue.clear()
+
     def clear(self) -> None:
+        """Back to no fault at all."""
         with self._lock:
             self._queue.clear()
             self.latency = 0.0
             self.rate_limit = None
+            self.failure_rate = 0.0
 
     def take(self, request: _Seen) -> _Fault | None:
-        """The first fault matching ``request``, counted as used."""
+        """The first fault matching ``request``, counted as used; else, by the failure
+        rate, a random failure."""
         with self._lock:
             for fault in self._queue:
                 if fault.matches(request):
@@ -131,6 +170,8 @@ class Faults:
                     if fault.remaining <= 0:
                         self._queue.remove(fault)
                     return fault
+            if self.failure_rate and self._random.random() < self.failure_rate:
+                return _Fault("random", 0, None, None, status=self.failure_status)
         return None
 
     def over_limit(self) -> float | None:

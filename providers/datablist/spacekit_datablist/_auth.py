@@ -47,6 +47,8 @@ class TokenCache:
         # recent tokens, so that one replaced a moment ago is still scrubbed from errors
         self._issued: deque[str] = deque([access_token] if access_token else [], maxlen=4)
         self.token_url = f"{auth_url}/token"
+        #: the account the exchange named (``account_id``), None until it names one
+        self.account_id: str | None = None
 
     def __repr__(self) -> str:
         held = "held" if self._token else "none"
@@ -93,6 +95,7 @@ class TokenCache:
         lifetime = token_lifetime(data)
         self._token = token
         self._issued.append(token)
+        self.account_id = identifier(data.get("account_id")) or self.account_id
         if lifetime is None or lifetime <= 0:
             self._renew_at = math.inf  # unknown: renewed after a 401 only
         else:
@@ -117,6 +120,15 @@ def _token_answer(response: Response) -> dict[str, Any]:
         provider="datablist",
         status=response.status,
     )
+
+
+def identifier(value: object) -> str | None:
+    """An id as the exchange's answer names one (a non-empty string or an integer),
+    else None: a value of another shape is not trusted to name anything."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value)
+    return text if text.strip() else None
 
 
 def token_lifetime(data: Mapping[str, Any]) -> float | None:

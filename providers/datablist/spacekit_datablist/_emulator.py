@@ -17,6 +17,10 @@ Written from the docs (see ``providers.md``), rejecting what they say is rejecte
 Both hosts are one emulator. In-process the transport sees each full URL: the token
 exchange is served on any host but the data host, workspaces on any host but the
 account host. On loopback both URLs point at the same port.
+
+Its snapshot (``GET /_spacekit/spaces``, a state file) is the workspaces, under
+``"spaces"``; access tokens are not kept (a client exchanges its key again after a
+restart, as it would after expiry).
 """
 
 from __future__ import annotations
@@ -124,6 +128,28 @@ class DatablistEmulator(Emulator):
         with self.lock:
             self.workspaces[item["@id"]] = item
         return item
+
+    def add_space(self, name: str) -> dict[str, Any]:
+        """A workspace named ``name`` (what ``seed_spaces`` adds)."""
+        return self.add_workspace(name)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {"spaces": [dict(item) for item in self.workspaces.values()]}
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        items = snapshot.get("spaces")
+        if not isinstance(items, list) or not all(_is_workspace(item) for item in items):
+            raise ValueError('spaces must be a list of workspaces, each with a string "@id" and "name"')
+        restored = {item["@id"]: dict(item) for item in items}
+        if len(restored) != len(items):
+            raise ValueError('two workspaces have the same "@id"')
+        with self.lock:
+            self.workspaces = restored
+
+    def error_response(self, status: int, message: str) -> httpx.Response:
+        codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+        return _error(status, codes.get(status, "too_many_requests" if status == 429 else "error"), message)
 
     def revoke_tokens(self) -> None:
         """Every token issued so far answers 401 from now on."""
@@ -278,6 +304,15 @@ class DatablistEmulator(Emulator):
             candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(19))
             if candidate not in self.workspaces:
                 return candidate
+
+
+def _is_workspace(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and all(isinstance(item.get(key), str) for key in ("@id", "@type", "name", "user_id"))
+        and bool(item["@id"])
+        and "/" not in item["@id"]
+    )
 
 
 def _json_object(request: httpx.Request) -> dict[str, Any]:

@@ -131,6 +131,9 @@ class DatablistProvider(Provider):
     def forget_authentication(self) -> bool:
         return self._tokens.forget()
 
+    def account(self) -> str | None:
+        return self._tokens.account_id  # named by the token exchange (none with a fixed token)
+
     # -- errors -----------------------------------------------------------------------
 
     def error(self, response: Response) -> SpacekitError:

@@ -33,6 +33,9 @@ Failures follow the documented convention: HTTP 200 with ``{"status": "ERROR",
 Whether a bad token gets HTTP 401 or 200+ERROR is not published: set
 ``bad_token_status`` to 401 or 200 (the default, the v1 convention); both carry
 the ERROR envelope.
+
+Its snapshot (``GET /_spacekit/spaces``, a state file) is every space in full, with
+its repos, as the listing answers with every flag plus what the repo API reads.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -134,6 +138,38 @@ class InstabaseEmulator(Emulator):
     def set_credential(self, credential: str) -> None:
         self.token = credential
 
+    def add_space(self, name: str, display_name: str = "", description: str = "") -> dict[str, Any]:
+        """Add an organization the caller administers, as the API creates them; returns it."""
+        space = {
+            "account_type": "ORGANIZATION",
+            "repo_owner": name,
+            "is_admin": True,
+            "full_name": display_name or name,
+            "description": description,
+            "admins": [{"type": "user", "name": CALLER}],
+            "repos": [],
+        }
+        with self.lock:
+            self.spaces[name] = space
+        return space
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {"spaces": copy.deepcopy(list(self.spaces.values()))}
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        spaces = snapshot.get("spaces")
+        if not isinstance(spaces, list) or not all(_is_space(space) for space in spaces):
+            raise ValueError("spaces must be a list of spaces, each with repo_owner, account_type, is_admin")
+        restored = {space["repo_owner"]: copy.deepcopy(space) for space in spaces}
+        if len(restored) != len(spaces):
+            raise ValueError("two spaces have the same repo_owner")
+        with self.lock:
+            self.spaces = restored
+
+    def error_response(self, status: int, message: str) -> httpx.Response:
+        return error(message, status)
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return error("Authentication failed: invalid or missing token", self.bad_token_status)
@@ -222,15 +258,7 @@ class InstabaseEmulator(Emulator):
             return error("display_name and description must be strings")
         if any(handle.lower() == org_name.lower() for handle in self.spaces):
             return error(f"Organization {org_name} already exists")
-        self.spaces[org_name] = {
-            "account_type": "ORGANIZATION",
-            "repo_owner": org_name,
-            "is_admin": True,
-            "full_name": body.get("display_name") or org_name,
-            "description": body.get("description", ""),
-            "admins": [{"type": "user", "name": CALLER}],
-            "repos": [],
-        }
+        self.add_space(org_name, body.get("display_name", ""), body.get("description", ""))
         return ok()
 
 
@@ -238,6 +266,21 @@ def _default_members(space: dict[str, Any], repo: dict[str, Any]) -> dict[str, l
     """Members of a seeded repo that names none: the space's admins manage it."""
     admins = copy.deepcopy(space.get("admins", []))
     return {"admin": admins, "collaborator": [], "accessor": []}
+
+
+def _is_space(space: Any) -> bool:
+    """Whether a snapshot's space has what the handlers read."""
+    if not isinstance(space, dict) or not isinstance(space.get("repo_owner"), str):
+        return False
+    if space.get("account_type") not in ("USER", "ORGANIZATION") or not isinstance(
+        space.get("is_admin"), bool
+    ):
+        return False
+    repos = space.get("repos", [])
+    return isinstance(repos, list) and all(
+        isinstance(repo, dict) and isinstance(repo.get("repo_name"), str) and "repo_owner" in repo
+        for repo in repos
+    )
 
 
 def _administers(space: dict[str, Any]) -> bool:

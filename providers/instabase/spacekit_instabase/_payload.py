@@ -59,7 +59,7 @@ _BY_MESSAGE: tuple[tuple[re.Pattern[str], type[ProviderError] | None], ...] = (
 
 def error_for_message(message: str, response: Response) -> SpacekitError:
     """The spacekit error for a ``{"status": "ERROR", "msg": message}`` answer."""
-    text = f"{response.request.method} {response.request.path.split('?')[0]}: {message}"
+    text = f"{response.label}: {message}"
     lowered = message.lower()
     for pattern, cls in _BY_MESSAGE:
         if pattern.search(lowered):

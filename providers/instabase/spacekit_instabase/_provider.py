@@ -135,7 +135,7 @@ class InstabaseProvider(Provider):
         message = error_message(response) or "failed"
         if response.status < 500 and names_bad_token(message):  # a 403 or 400 that says "Invalid token"
             return AuthenticationError(
-                f"{response.request.method} {response.request.path.split('?')[0]}: {message}",
+                f"{response.label}: {message}",
                 provider=self.name,
                 status=response.status,
                 body=response.text,
@@ -143,7 +143,7 @@ class InstabaseProvider(Provider):
             )
         return error_for_status(
             response.status,
-            f"{response.request.method} {response.request.path.split('?')[0]}: {message}",
+            f"{response.label}: {message}",
             provider=self.name,
             body=response.text,
             request_id=response.headers.get("x-request-id"),

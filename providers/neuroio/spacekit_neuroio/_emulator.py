@@ -20,17 +20,20 @@ parameter with 400 (it is neither paginated nor filtered, and an adapter that
 thinks otherwise would miss spaces without noticing); the
 ``default`` space (id 1) cannot be deleted (400), since the service promises it
 always exists.
+
+Its snapshot (``GET /_spacekit/spaces``, a state file) holds the spaces, the tokens
+issued without their keys (enough to count a space's permanent tokens), and the
+next ids.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 import httpx
@@ -45,6 +48,7 @@ TOKEN_LIFETIME = timedelta(hours=24)
 
 # Our own numbering: NeuroIO publishes no list of error codes.
 VALIDATION, AUTHENTICATION, NOT_FOUND, TOKEN_LIMIT, PROTECTED = 1000, 1001, 1004, 1010, 1011
+THROTTLED, UNAVAILABLE = 1029, 1050
 REQUIRED, INVALID, BLANK, TOO_LONG, UNKNOWN = 2001, 2002, 2003, 2004, 2005
 
 _NUMERIC = re.compile(r"[0-9]{1,18}")
@@ -86,8 +90,8 @@ class NeuroIOEmulator(Emulator):
         self.spaces: dict[int, dict[str, Any]] = {}
         #: tokens issued, by space id: the token object plus whether it is permanent
         self.tokens: dict[int, list[tuple[dict[str, Any], bool]]] = {}
-        self._space_ids = itertools.count(1)
-        self._token_ids = itertools.count(1)
+        self._next_space_id = 1
+        self._next_token_id = 1
         self.add_space("default")
 
     def connect_settings(self, base_url: str) -> dict[str, Any]:
@@ -99,10 +103,50 @@ class NeuroIOEmulator(Emulator):
     def add_space(self, name: str) -> dict[str, Any]:
         """Put a space straight into the state (for seeding large tests); returns it."""
         with self.lock:
-            space_id = next(self._space_ids)
+            space_id = self._next_space_id
+            self._next_space_id += 1
             space: dict[str, Any] = {"id": space_id, "name": name}
             self.spaces[space_id] = space
             return space
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "spaces": [dict(space) for space in self.spaces.values()],
+                "tokens": [
+                    {"space": key, "permanent": permanent, **{k: v for k, v in token.items() if k != "key"}}
+                    for key, issued in self.tokens.items()
+                    for token, permanent in issued
+                ],
+                "next_space_id": self._next_space_id,
+                "next_token_id": self._next_token_id,
+            }
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        listed = _items(snapshot, "spaces", _is_space)
+        spaces = {space["id"]: dict(space) for space in listed}
+        if len(spaces) != len(listed):
+            raise ValueError("two spaces have the same id")
+        if 1 not in spaces:
+            raise ValueError("the default space (id 1) is missing, and the service promises it")
+        tokens: dict[int, list[tuple[dict[str, Any], bool]]] = {}
+        for token in _items(snapshot, "tokens", _is_token):
+            if token["space"] not in spaces:
+                raise ValueError(f"a token of space {token['space']}, which is not in the state")
+            kept = {k: v for k, v in token.items() if k not in ("space", "permanent")}
+            tokens.setdefault(token["space"], []).append((kept, token["permanent"]))
+        next_space, next_token = snapshot.get("next_space_id"), snapshot.get("next_token_id")
+        if not (_is_id(next_space) and _is_id(next_token)):
+            raise ValueError("next_space_id and next_token_id must be positive whole numbers")
+        if max(spaces) >= next_space:
+            raise ValueError("next_space_id must be above every space's id")
+        with self.lock:
+            self.spaces, self.tokens = spaces, tokens
+            self._next_space_id, self._next_token_id = next_space, next_token
+
+    def error_response(self, status: int, message: str) -> httpx.Response:
+        codes = {400: VALIDATION, 401: AUTHENTICATION, 404: NOT_FOUND, 429: THROTTLED}
+        return json_response(status, Refused(status, message, codes.get(status, UNAVAILABLE)).body)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -211,8 +255,9 @@ class NeuroIOEmulator(Emulator):
                 400, f"A space can have at most {MAX_PERMANENT_TOKENS} permanent tokens.", TOKEN_LIMIT
             )
         now = self.clock.now()
+        token_id, self._next_token_id = self._next_token_id, self._next_token_id + 1
         token = {
-            "id": next(self._token_ids),
+            "id": token_id,
             "key": secrets.token_hex(20),
             "is_active": True,
             "created": _iso(now),
@@ -229,6 +274,42 @@ class NeuroIOEmulator(Emulator):
 
     def _space(self, sid: str) -> dict[str, Any]:
         return self.spaces[self._key(sid)]
+
+
+# -- reading snapshots ------------------------------------------------------------------
+
+
+def _items(snapshot: Mapping[str, Any], key: str, valid: Callable[[Any], bool]) -> list[dict[str, Any]]:
+    items = snapshot.get(key)
+    if not isinstance(items, list):
+        raise ValueError(f"{key} must be a list")
+    for item in items:
+        if not valid(item):
+            raise ValueError(f"not a valid entry of {key}: {json.dumps(item)[:200]}")
+    return items
+
+
+def _is_id(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _is_space(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and _is_id(item.get("id"))
+        and isinstance(item.get("name"), str)
+        and bool(item["name"].strip())
+        and len(item["name"]) <= MAX_NAME
+    )
+
+
+def _is_token(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and _is_id(item.get("space"))
+        and _is_id(item.get("id"))
+        and isinstance(item.get("permanent"), bool)
+    )
 
 
 # -- reading requests ---------------------------------------------------------------------

@@ -7,7 +7,8 @@ three list envelopes seen in the wild (``{"count", "next", "previous",
 "results"}``, ``{"count", "results"}`` and a bare array), error bodies in
 NeuroIO's envelope or Django REST framework's (``{"detail"}``, field lists).
 Where the service's own rules are unpublished the plugin settles them: ``q``
-results are narrowed to names containing the query (ignoring case), an update
+results are narrowed to names containing the query (ignoring case, by the listing
+guard every store passes through), an update
 refused with 405 is sent again as PUT (as the JS SDK does), and an empty update
 answer is read back.
 
@@ -28,6 +29,10 @@ from where the previous one ended, so nothing is skipped that a page-by-page rea
 would have shown. Pages without a count (a bare array, ``next`` links only) are read
 one at a time.
 
+Every ``count`` a page or the full list tells is handed to spacekit as a ``Stated``
+count: a listing that ends (``next`` null, an empty or short page) with fewer
+distinct spaces than the provider said is not taken as complete.
+
 NeuroIO spaces have an id and a name, nothing else (``writable_fields`` says so).
 A description given to ``create`` or ``update`` is treated alike: left out of the
 request, with a ``spacekit.FieldDroppedWarning`` from the store saying so (as for
@@ -35,14 +40,16 @@ every store whose ``writable_fields`` lack it). An update that changes only the
 description sends nothing and reads the space back. Migrations ask
 ``writable_fields`` first and report the description as lost.
 
-``check()`` reads ``GET /v1/whoami/`` (the caller's identity); ``request()`` sends
-any other call of the API with the store's token.
+``check()`` reads ``GET /v1/whoami/`` (the caller's identity, which the SDK uses but
+the spaces API does not document); where that answers 404 or 405, it asks for one
+space (``GET /v1/spaces/?limit=1``), the cheapest documented authenticated call.
+``request()`` sends any other call of the API with the store's token.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple, cast
 
@@ -63,6 +70,7 @@ from spacekit.plugin import (
     Response,
     Responses,
     Setting,
+    Stated,
     error_for_status,
     field_errors,
     load_json,
@@ -122,7 +130,7 @@ class NeuroIOProvider(Provider):
     def error(self, response: Response) -> SpacekitError:
         """Read NeuroIO's envelope: ``{"error_codes", "message", "fields": [...]}``."""
         message, fields = _envelope(response)
-        where = f"{response.request.method} {response.request.path.split('?')[0]}"
+        where = response.label
         return error_for_status(
             response.status,
             f"{where}: {message}" if message else f"{where} failed",
@@ -135,14 +143,13 @@ class NeuroIOProvider(Provider):
     # -- operations -------------------------------------------------------------------
 
     def list(self, query: str | None, options: Mapping[str, Any]) -> ListOperation:
-        needle = query.casefold() if query else None
         offset: int | None = 0
         if not query and not self._pages_only:
             offset = yield from self._full_list()
         if offset is not None:
-            yield from self._pages(query, needle, offset)
+            yield from self._pages(query, offset)
 
-    def _full_list(self) -> Generator[Request | Space, Response | None, int | None]:
+    def _full_list(self) -> Generator[Request | Space | Stated, Response | None, int | None]:
         """Every space from ``GET /v1/lists/spaces/``, read one at a time; returns None
         when that was all, else the offset the paged listing goes on from (0 when the
         full list is refused, and this store then asks for pages only)."""
@@ -168,32 +175,34 @@ class NeuroIOProvider(Provider):
             log.info("GET %s answered no list; listing page by page", FULL_LIST)
             self._pages_only = True
             return 0
+        if listing.count is not None:
+            yield Stated(listing.count)
         if listing.complete(given):
             return None
         # A first page after all (an envelope with a next page): the rest by pages.
         return given
 
-    def _pages(self, query: str | None, needle: str | None, offset: int) -> ListOperation:
+    def _pages(self, query: str | None, offset: int) -> ListOperation:
         """Pages from ``offset`` on: one at a time until one tells the count, then the
         offsets left in batches of ``PAGES_AHEAD`` (see the module's docstring)."""
         ahead = True  # until a batch finds the listing changed: then one page at a time
         while True:
             response = cast(Response, (yield _page_request(query, offset)))
             page = _read_page(response)
-            yield from self._spaces(response, page.items, needle)
+            yield from self._spaces(response, page)
             offset += len(page.items)
             if not page.items or not page.more(offset):
                 return
             if ahead and page.total is not None and offset < page.total:
                 ahead = False
-                left = yield from self._ahead(query, needle, offset, page.total, len(page.items))
+                left = yield from self._ahead(query, offset, page.total, len(page.items))
                 if left is None:
                     return
                 offset = left
 
     def _ahead(
-        self, query: str | None, needle: str | None, offset: int, count: int, step: int
-    ) -> Generator[Request | Requests | Space, Response | Responses | None, int | None]:
+        self, query: str | None, offset: int, count: int, step: int
+    ) -> Generator[Request | Requests | Space | Stated, Response | Responses | None, int | None]:
         """The pages from ``offset`` to ``count``, ``step`` spaces each, asked for
         ``PAGES_AHEAD`` at a time, their spaces yielded in offset order. Returns None
         when the listing is over, else the offset to read on from one page at a time
@@ -203,7 +212,7 @@ class NeuroIOProvider(Provider):
             answers = cast(Responses, (yield Requests(_page_request(query, at) for at in offsets)))
             for at, response in zip(offsets, answers, strict=True):  # a failure is raised in its place
                 page = _read_page(response)
-                yield from self._spaces(response, page.items, needle)
+                yield from self._spaces(response, page)
                 offset = at + len(page.items)
                 if (
                     page.total != count
@@ -214,11 +223,13 @@ class NeuroIOProvider(Provider):
                     return offset if page.items and page.more(offset) else None
         return None
 
-    def _spaces(self, response: Response, items: Sequence[Any], needle: str | None) -> Iterator[Space]:
-        for item in items:
-            space = self._parse(response, item)
-            if _matches(space, needle):
-                yield space
+    def _spaces(self, response: Response, page: _Page) -> Iterator[Space | Stated]:
+        """A page's spaces, every one (the guard keeps those a query asks for), and the
+        count the page tells."""
+        for item in page.items:
+            yield self._parse(response, item)
+        if page.total is not None:
+            yield Stated(page.total)
 
     def get(self, space_id: str) -> Operation[Space]:
         response = yield Request("GET", _space_path(space_id))
@@ -229,7 +240,14 @@ class NeuroIOProvider(Provider):
         return self._parse(response, response.json())
 
     def check(self) -> Operation[None]:
-        yield Request("GET", WHOAMI)  # any 2xx: the shape of the answer is unpublished
+        try:
+            yield Request("GET", WHOAMI)  # any 2xx: the shape of the answer is unpublished
+        except ProviderError as exc:
+            if exc.status not in (404, 405):
+                raise
+            # A server of the documented spaces API without whoami: the token is
+            # still checked, by the cheapest call it documents.
+            yield Request("GET", SPACES, params={"limit": "1", "offset": "0"})
 
     def update(self, space_id: str, changes: Mapping[str, Any]) -> Operation[Space]:
         path = _space_path(space_id)
@@ -273,12 +291,6 @@ class NeuroIOProvider(Provider):
             return parse_space(item, provider=self.name)
         except ValueError as exc:
             raise response.protocol_error(str(exc)) from None
-
-
-def _matches(space: Space, needle: str | None) -> bool:
-    """Whether a space answers ``query`` as every store reads it: its name contains it,
-    ignoring case. ``q``'s own rule is unpublished (a search filter may split terms)."""
-    return needle is None or needle in space.name.casefold()
 
 
 def _space_path(space_id: str) -> str:

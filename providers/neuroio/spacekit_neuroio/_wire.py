@@ -58,6 +58,11 @@ class FullList:
         if not given and not isinstance(self._first("results"), list):
             raise self.response.protocol_error("the list of spaces has no 'results' list")
 
+    @property
+    def count(self) -> int | None:
+        """The ``count`` the envelope tells (None: it tells none, or it is a bare array)."""
+        return self._count
+
     def complete(self, given: int) -> bool:
         """Whether the ``given`` items were every space (the envelope says no next page)."""
         if self._next is not None:
