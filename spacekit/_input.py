@@ -86,7 +86,10 @@ def read_regular(
     with open_regular(path, limit, which, error) as file:
         most = max_file() if limit is None else limit
         try:
-            data = file.read(most + 1)
+            size = os.fstat(file.fileno()).st_size  # read() of a limit allocates all of it
+            data = file.read(min(size, most) + 1)
+            if len(data) > size:  # it grew while read
+                data += file.read(most + 1 - len(data))
         except OSError as exc:
             raise error(f"{which} cannot be read ({exc.strerror})") from None
     if len(data) > most:

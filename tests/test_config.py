@@ -408,7 +408,7 @@ def _remote_store(provider: str, key: str, value: str) -> str:
     return f'[stores.s]\nprovider = "{provider}"\n{credential} = "abcd1234"\n{key} = "{value}"\n'
 
 
-@pytest.mark.parametrize("reference", ["env:TOK", "file:tok.txt"])
+@pytest.mark.parametrize("reference", ["env:TOK", "file:tok.txt", "keyring:svc/me"])
 @pytest.mark.parametrize(("key", "provider", "expected"), SOURCED_CASES)
 def test_a_referenced_value_in_a_setting_that_is_not_secret_is_never_shown(
     write_config: Callable[..., Path],
@@ -421,14 +421,15 @@ def test_a_referenced_value_in_a_setting_that_is_not_secret_is_never_shown(
 ) -> None:
     monkeypatch.setenv("TOK", SECRET)
     (tmp_path / "tok.txt").write_text(SECRET)
+    fake_keyring(monkeypatch, {("svc", "me"): SECRET})
     write_config(_remote_store(provider, key, reference))
     with pytest.raises(ConfigError) as caught:
         spacekit.connect("s")
     message = str(caught.value)
     assert SECRET not in message and SECRET not in repr(caught.value)
     assert expected in message and key in message
-    origin = "the value of $TOK" if reference.startswith("env:") else f"the file {tmp_path / 'tok.txt'}"
-    assert origin in message
+    origin = {"env": "the value of $TOK", "file": f"the file {tmp_path / 'tok.txt'}", "keyring": "svc/me"}
+    assert origin[reference.partition(":")[0]] in message
 
 
 @pytest.mark.parametrize(
