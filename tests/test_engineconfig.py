@@ -43,7 +43,7 @@ BAD = [
     ("deadline", 1e6 + 1),
     ("backoff", 1e300),
     ("rate_limit", 1e-300),
-    ("rate_limit", 1e-6),
+    ("rate_limit", 1e-7),
     ("base_url", "https://a..com"),
     ("base_url", "https://" + "a" * 64 + ".com"),
     ("base_url", "https://xn--.com"),
