@@ -19,18 +19,15 @@ from typing import TYPE_CHECKING
 import click
 
 from . import _config, _registry
+from ._commands._common import complete_emulated
 from ._errors import ConfigError
 
 if TYPE_CHECKING:
     from .testing import Emulator
 
 
-def _complete_provider(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    return [name for name in _registry.names() if name.startswith(incomplete)]
-
-
 @click.command("emulate")
-@click.argument("provider", required=False, shell_complete=_complete_provider)
+@click.argument("provider", required=False, shell_complete=complete_emulated)
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="the port; 0 picks a free one")
 @click.option(
     "--token",
@@ -137,8 +134,8 @@ def command(
         click.echo(f"and add this store to your config file ({_config.config_path()[0]}):", err=True)
         click.echo(block.toml + "\n")  # a blank line ends the block
         _wait_for_interrupt()
-    with emulator.lock:  # no state change is half written when the process ends
-        served = emulator.served
+    emulator.save_state()  # the state file holds every change before the process ends
+    served = emulator.served
     click.echo(f"stopped: {served} request{'s' if served != 1 else ''} served", err=True)
 
 
