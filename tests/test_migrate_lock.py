@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from migrate_helpers import emulator
@@ -102,6 +103,24 @@ def test_two_api_keys_of_one_datablist_account_are_one_target():
     assert lock_key(first) == lock_key(second) != lock_key(stranger)
     assert lock_key(first) == lock_key(first)  # a token already held: no other exchange needed
     assert [r.path for r in emu.requests] == ["/token"] * 3
+
+
+@pytest.mark.parametrize("named", [None, "", "  ", {"id": 1}, ["acc"], True, 1.5])
+def test_an_exchange_naming_no_account_leaves_the_credentials_in_the_key(named: object):
+    emu = emulator("datablist")
+    user = emu.api_keys[emu.api_key]
+    emu.api_keys["second-key-of-the-same-user"] = user
+    exchange = emu.dispatch
+
+    def answered(request: httpx.Request) -> httpx.Response:
+        response = exchange(request)
+        if request.url.path != "/token":
+            return response
+        return httpx.Response(200, json={**json.loads(response.content), "account_id": named})
+
+    emu.dispatch = answered
+    first, second = emu.connect(), emu.connect(api_key="second-key-of-the-same-user")
+    assert lock_key(first) != lock_key(second)
 
 
 def test_the_key_shows_neither_the_credential_nor_the_account():

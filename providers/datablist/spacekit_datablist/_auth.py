@@ -95,9 +95,7 @@ class TokenCache:
         lifetime = token_lifetime(data)
         self._token = token
         self._issued.append(token)
-        account = data.get("account_id")
-        if isinstance(account, (str, int)) and not isinstance(account, bool) and str(account).strip():
-            self.account_id = str(account)
+        self.account_id = identifier(data.get("account_id")) or self.account_id
         if lifetime is None or lifetime <= 0:
             self._renew_at = math.inf  # unknown: renewed after a 401 only
         else:
@@ -122,6 +120,15 @@ def _token_answer(response: Response) -> dict[str, Any]:
         provider="datablist",
         status=response.status,
     )
+
+
+def identifier(value: object) -> str | None:
+    """An id as the exchange's answer names one (a non-empty string or an integer),
+    else None: a value of another shape is not trusted to name anything."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value)
+    return text if text.strip() else None
 
 
 def token_lifetime(data: Mapping[str, Any]) -> float | None:
