@@ -137,8 +137,8 @@ def command(
         click.echo(f"and add this store to your config file ({_config.config_path()[0]}):", err=True)
         click.echo(block.toml + "\n")  # a blank line ends the block
         _wait_for_interrupt()
-    with emulator.lock:  # no state change is half written when the process ends
-        served = emulator.served
+    emulator.save_state()  # the state file holds every change before the process ends
+    served = emulator.served
     click.echo(f"stopped: {served} request{'s' if served != 1 else ''} served", err=True)
 
 

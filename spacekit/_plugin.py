@@ -170,6 +170,15 @@ class Provider(abc.ABC):
         """Called after a 401: drop cached credentials; True if ``authenticate`` may help."""
         return False
 
+    def caller(self) -> str | None:
+        """Who the credential acts for, exactly as the provider writes it in
+        ``Space.owner`` (a user id a token exchange answered, say); None where unknown.
+
+        Override where the API says it: after a create whose answer was lost, the
+        migration engine never takes a space owned by someone else for its result.
+        """
+        return None
+
     def account(self) -> str | None:
         """The account the credentials act for, where the provider names it (a token
         exchange's answer may), else None. Asked after ``authenticate`` has run if

@@ -36,6 +36,9 @@ class _RemoteMixin:
     def stored_name(self, name: str) -> str:
         return self._provider.stored_name(name)
 
+    def caller(self) -> str | None:
+        return self._provider.caller()
+
 
 class RemoteStore(_RemoteMixin, SpaceStore):
     """A ``SpaceStore`` over a remote provider's API."""

@@ -77,6 +77,13 @@ class _Base:
         name, unless the provider declares that it trims or cuts names)."""
         return name
 
+    def caller(self) -> str | None:
+        """Who the store's credential acts for, in the form the provider writes in
+        ``Space.owner`` (Datablist's user id, known once the API key is exchanged);
+        None where the provider does not say. Migrations take it as evidence that a
+        space is, or is not, the caller's."""
+        return None
+
     def _check_list(self, query: str | None, options: Mapping[str, Any]) -> None:
         require(self.capabilities, Capability.LIST, self.provider)
         if query is not None and not isinstance(query, str):

@@ -10,10 +10,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 
 import spacekit
 from spacekit.testing import Emulator
+from spacekit.testing._emulator import Dropped
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"retries": 2, "backoff": 0.001, "deadline": 5.0}
@@ -73,3 +75,36 @@ def load_script(relative: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+class Interloper:
+    """On the first create of ``name``: someone else creates a space of that name
+    (``fields`` as the provider's payload), then our create's connection drops before
+    it is handled (``commit=False``) or after (``commit=True``)."""
+
+    def __init__(self, emu: Emulator, name: str, *, commit: bool = False, **fields: Any) -> None:
+        self.emu, self.name, self.commit, self.fields = emu, name, commit, fields
+        self.dispatch = emu.dispatch
+        self.done = False
+        self.made: str | None = None
+        self.sent = 0  # creates of ``name`` sent
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        ours = request.method == "POST" and f'"{self.name}"'.encode() in request.content
+        self.sent += ours
+        if self.done or not ours:
+            return self.dispatch(request)
+        self.done = True
+        if self.emu.provider == "datablist":
+            self.made = self.emu.add_workspace(self.name, **self.fields)["@id"]  # type: ignore[attr-defined]
+        else:
+            self.made = str(self.emu.add_space(self.name)["id"])  # type: ignore[attr-defined]
+        if self.commit:
+            self.dispatch(request)
+        raise Dropped
+
+
+def plant(emu: Emulator, name: str, **kwargs: Any) -> Interloper:
+    interloper = Interloper(emu, name, **kwargs)
+    emu.dispatch = interloper  # type: ignore[method-assign]
+    return interloper

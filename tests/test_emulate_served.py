@@ -165,9 +165,6 @@ def test_the_control_api_and_the_flags_drive_a_served_emulator(provider: Provide
 
         provider.create(served, "made_here")
         assert served.names() == provider.own + SEEDS + ["made_here"]
-        saved = json.loads(state.read_text())
-        assert saved["provider"] == provider.name
-        assert [s.get("name", s.get("repo_owner")) for s in saved["state"]["spaces"]][-1] == "made_here"
 
         served.call("GET", f"/v1/{TOKEN}/?token={TOKEN}", None, headers)  # a credential in a path and a query
         status, _, logged = served.call("GET", "/_spacekit/requests")
@@ -185,6 +182,13 @@ def test_the_control_api_and_the_flags_drive_a_served_emulator(provider: Provide
     finally:
         served.kill()
 
+    saved = json.loads(state.read_text())
+    assert saved["provider"] == provider.name
+    assert [s.get("name", s.get("repo_owner")) for s in saved["state"]["spaces"]] == [
+        *provider.own,
+        *SEEDS,
+        "kept_across",
+    ]
     lines = rest.splitlines()
     assert lines[-1].startswith("stopped: ") and lines[-1].endswith(" requests served")
     log = lines[:-1]

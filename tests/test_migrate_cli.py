@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from migrate_helpers import emulator
+from migrate_helpers import emulator, plant
 
 import spacekit
 from spacekit._migrate._cli import commands, migrate, verify
+from spacekit._migrate._record import ADOPTED
 
 
 @pytest.fixture
@@ -206,3 +207,15 @@ def test_journals_leave_no_wal_or_shm_files_after_a_clean_exit(config: Path, tmp
     assert run("verify", "src", "dst", "--journal", str(folder / "j.db"))[0] == 0
     assert run("migrate", "src", "dst", "--journal", str(folder / "j.db"), "--dry-run")[0] == 0
     assert sorted(p.name for p in folder.iterdir()) == ["j.db"]
+
+
+def test_an_adoption_without_evidence_is_shown(served_neuroio):
+    """NeuroIO gives no owner or creation time: a space adopted after a lost answer
+    is shown for a person to check (see tests/test_migrate_adoption.py)."""
+    neuroio, _ = served_neuroio
+    plant(neuroio, "alpha")
+    code, out, _ = run("migrate", "src", "nio", "--concurrency", "1")
+    assert code == 0
+    assert f"1 {ADOPTED}" in out.splitlines()[0]
+    (line,) = [line for line in out.splitlines() if "alpha" in line]
+    assert ADOPTED in line

@@ -112,13 +112,27 @@ def test_keep_state_writes_each_change_and_a_restart_reads_it(provider: str, tmp
     assert first.keep_state(path) is False and path.exists()
     with first.connect() as store:
         store.create("kept_here")
+    first.save_state()
     assert "kept_here" in path.read_text()
     again = emulator_for(provider)
     again.seed_spaces(1)  # the file wins over the seeds: they are not added twice
     assert again.keep_state(path) is True
     assert again.snapshot() == first.snapshot()
     again.reset()  # back to the start of this run, and the file says so
+    again.save_state()
     assert "kept_here" not in path.read_text() and "seed_0001" in path.read_text()
+
+
+def test_a_burst_of_changes_ends_in_the_file(tmp_path: Path) -> None:
+    emulator = emulator_for("datablist")
+    path = tmp_path / "state.json"
+    emulator.keep_state(path)
+    with emulator.connect() as store:
+        for number in range(40):
+            store.create(f"burst {number}")
+    emulator.save_state()
+    saved = json.loads(path.read_text())["state"]["spaces"]
+    assert sorted(space["name"] for space in saved) == sorted(f"burst {n}" for n in range(40))
 
 
 def test_a_write_leaves_no_temporary_file_and_a_failed_one_keeps_the_old_state(
@@ -147,7 +161,9 @@ def test_a_served_emulator_that_cannot_write_its_state_says_so_once(
     tmp_path.rmdir()  # the folder is gone: each write fails
     with emulator.connect() as store:
         store.create("one")
+        emulator.save_state()
         store.create("two")
+        emulator.save_state()
     assert capsys.readouterr().err.count("Warning: cannot write the state file") == 1
 
 

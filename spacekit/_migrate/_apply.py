@@ -9,10 +9,15 @@ or a timeout; any 5xx, which a proxy may send after the provider committed; a
 ``ProtocolError``, an unreadable answer) is journaled ``unknown``, and any other
 refusal the provider answered (a 409 or 400 sent after the commit) is checked too.
 The target is looked at afresh and a space is taken for the write's result only by
-the rule of ``TargetIndex.adoptable``: exactly the intended name or its declared
-stored form, absent when the write was first sent, claimed by nobody. Only if none
-is there is an unknown write sent again, or a refused one reported failed. If even
-the look fails, the record stays unresolved and the next run looks again.
+the rule of ``TargetIndex.candidates`` (exactly the intended name or its declared
+stored form, absent when the run listed the target and when the write was first
+sent, claimed by nobody) and on the evidence the provider gives (``_evidence``: an
+owner other than the caller, or a creation time before the write was sent, rules a
+space out; an adoption no owner proves is marked "adopted after a lost answer").
+Only if no candidate is there is an unknown write sent again, or a refused one
+reported failed. A candidate the evidence rules out leaves the write unknown (not
+ok, not sent again in this run, the candidate named); the next run looks again. If
+even the look fails, the record stays unresolved and the next run looks again.
 
 Writes that could produce the same name are never in flight together (``InFlight``),
 so a look-up can never mistake a sibling write's result for its own.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Final
 
 from .._errors import (
@@ -40,6 +46,7 @@ from .._errors import (
 )
 from .._model import Space
 from .._store import SpaceStore
+from ._evidence import Adoption, judge
 from ._journal import Journal
 from ._plan import TargetIndex
 from ._record import Action, Outcome, Record, State
@@ -48,6 +55,8 @@ from ._subspaces import Carrier
 ATTEMPTS: Final = 3  # sends of one write whose outcome stays unknown
 RECONCILED: Final = "the outcome was unknown ({error}); found on the target, not written again"
 REFUSED: Final = "the target answered {error}, yet the space is there; not written again"
+#: why a fresh look's candidate may be the write's result at all
+_UNSEEN: Final = "was not on the target when the run listed it"
 
 
 class Stop(Exception):
@@ -112,6 +121,7 @@ class Writer:
             with self._in_flight.hold(self.index.names(record.target_name or "")):
                 if record.preexisting is None:  # first sent now: what bears the name already
                     record.preexisting = self.index.holding(record.target_name or "")
+                    record.sent_at = datetime.now(UTC)
                 written = self._write(record)
             return self._carry(written)
         except Stop:
@@ -136,12 +146,15 @@ class Writer:
                 if record.action is Action.UPDATE:
                     continue  # sending the same changes again is harmless
                 try:
-                    found = self._look_up(record, exc)
+                    adoption = self._look_up(record, exc)
                 except _Unresolved:
                     return record
-                if found is None:
-                    continue
-                return self._done(record, found, reason=RECONCILED.format(error=exc))
+                if adoption.space is not None:
+                    reason = adoption.reason(RECONCILED.format(error=exc), _UNSEEN)
+                    return self._done(record, adoption.space, reason=reason)
+                if adoption.refused:
+                    return self._unadopted(record, adoption, exc)
+                continue
             except (AuthenticationError, PermissionDenied) as exc:
                 self._save(record.advance(State.FAILED, error=str(exc)))
                 record.outcome = Outcome.FAILED
@@ -163,14 +176,28 @@ class Writer:
     def _refused(self, record: Record, error: SpacekitError) -> Record:
         """A failure the target answered; a create is looked for first, in case it lied."""
         sent = getattr(error, "status", None) is not None  # None: refused here, before any request
+        message = str(error)
         if sent and record.action is not Action.UPDATE:
             try:
-                found = self._look_up(record, error)
+                adoption = self._look_up(record, error)
             except _Unresolved:
                 return record  # left unresolved: the next run looks again
-            if found is not None:
-                return self._done(record, found, reason=REFUSED.format(error=error))
-        self._save(record.advance(State.FAILED, error=str(error)))
+            if adoption.space is not None:
+                reason = adoption.reason(REFUSED.format(error=error), _UNSEEN)
+                return self._done(record, adoption.space, reason=reason)
+            if adoption.refused:
+                message = f"{message}; not this write's result: {adoption.refusals()}"
+        self._save(record.advance(State.FAILED, error=message))
+        record.outcome = Outcome.FAILED
+        return record
+
+    def _unadopted(self, record: Record, adoption: Adoption, error: SpacekitError) -> Record:
+        """Candidates there, none of them this write's result: its outcome stays unknown."""
+        message = (
+            f"the outcome is unknown ({error}); not this write's result: {adoption.refusals()}; "
+            "not sent again in this run, the next run looks again"
+        )
+        self._save(record.advance(State.UNKNOWN, error=message))
         record.outcome = Outcome.FAILED
         return record
 
@@ -192,10 +219,11 @@ class Writer:
         assert record.target_name is not None
         return self.target.create(record.target_name, record.target_description, **record.options)
 
-    def _look_up(self, record: Record, error: SpacekitError) -> Space | None:
-        """The space a create of uncertain outcome made, if it is on the target (see
-        ``TargetIndex.adoptable``), else None; ``_Unresolved`` if looking failed (the
-        record is then left unresolved, failed for this run)."""
+    def _look_up(self, record: Record, error: SpacekitError) -> Adoption:
+        """The judgement on what a create of uncertain outcome may have made, from a
+        fresh look at the target (``TargetIndex.candidates``, ``_evidence.judge``);
+        ``_Unresolved`` if looking failed (the record is then left unresolved, failed
+        for this run)."""
         assert record.target_name is not None
         names = self.index.names(record.target_name)
         query = min(names, key=len) if all(min(names, key=len) in n for n in names) else None
@@ -209,10 +237,10 @@ class Writer:
             self._save(record.advance(State.UNKNOWN, error=message))
             record.outcome = Outcome.FAILED
             raise _Unresolved from None
-        found = self.index.adoptable(
+        found = self.index.candidates(
             record.target_name, record.preexisting or (), ((i, s.name) for i, s in listed.items())
         )
-        return None if found is None else listed[found]
+        return judge((listed[i] for i in found), record.sent_at, self.target.caller())
 
     def _save(self, record: Record) -> None:
         if self.journal is not None and record.journaled:

@@ -97,12 +97,13 @@ def _print_json(data: Any) -> None:
 
 
 def _noteworthy(item: MigrationItem) -> bool:
-    """A failure, a conflict, a vanished space or a renamed one: shown without --verbose."""
+    """A failure, a conflict, a vanished space, a renamed one or one adopted after a lost
+    answer on no evidence: shown without --verbose."""
     renamed = item.target_name is not None and item.target_name != item.source_name
     conflict = item.action.value in ("rename", "update", "fail") or (
         item.outcome is Outcome.SKIPPED and "already exists" in (item.reason or "")
     )
-    return item.outcome in (Outcome.FAILED, Outcome.VANISHED) or conflict or renamed
+    return item.outcome in (Outcome.FAILED, Outcome.VANISHED) or conflict or renamed or item.adopted
 
 
 def _show_migration(report: MigrationReport, verbose: bool) -> None:

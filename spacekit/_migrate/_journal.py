@@ -5,7 +5,8 @@ run resumes without duplicates.
 One row per source space holds the record (see ``_record``): the action, the state,
 the intended target name and description, the target id and the name the target
 stored once known, and the ids that already bore the intended name when the write
-was first sent (a later run never takes one of them for this write's result).
+was first sent and when that was (a later run never takes one of them, nor a space
+the target says was created before, for this write's result).
 
 The file also holds the identities of source and target (provider, location, store
 name; never a secret) and refuses a run against another pair. While a run holds it,
@@ -35,6 +36,7 @@ from typing import Any, Final
 
 from .._errors import ConfigError
 from .._groupcommit import GroupCommit, Write
+from .._model import parse_datetime
 from .._sqlitefile import (
     BUSY_CODES,
     FULL_CODE,
@@ -71,12 +73,13 @@ CREATE TABLE IF NOT EXISTS items (
     stored_name TEXT,
     preexisting TEXT,
     lost TEXT,
-    reason TEXT
+    reason TEXT,
+    sent_at TEXT
 );
 """
 _COPY: Final = "journal.db"  # the name of a read-only journal's copy, in its folder
 #: columns added since schema version 1, added to an older journal when it is claimed
-_ADDED: Final = ("stored_name", "preexisting", "lost", "reason")
+_ADDED: Final = ("stored_name", "preexisting", "lost", "reason", "sent_at")
 _COLUMNS: Final = (
     "source_id",
     "source_name",
@@ -91,6 +94,7 @@ _COLUMNS: Final = (
     "preexisting",
     "lost",
     "reason",
+    "sent_at",
 )
 _INSERT: Final = (
     f"INSERT OR REPLACE INTO items ({', '.join(_COLUMNS)}, updated_at) "
@@ -296,6 +300,8 @@ def _column(value: Any) -> Any:
         return value
     if isinstance(value, tuple):
         return json.dumps(list(value), ensure_ascii=False)
+    if isinstance(value, datetime):
+        return value.isoformat()
     return str(value)  # an enum
 
 
@@ -317,7 +323,16 @@ def _record(row: sqlite3.Row) -> Record:
         lost=() if lost is None else tuple(json.loads(lost)),
         reason=data.get("reason"),
         error=data["error"],
+        sent_at=_moment(data.get("sent_at")),
     )
+
+
+def _moment(value: object) -> datetime | None:
+    """A journaled time; one that cannot be read is no evidence (None)."""
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
 
 
 def _copied(path: str) -> tuple[str, str]:

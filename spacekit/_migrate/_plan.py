@@ -8,12 +8,13 @@ journal record if any, into a ``Record``: create, rename, update, skip or fail,
 with the fields the target cannot hold. Planning runs in one thread, in source
 order, so names are reserved deterministically ("Name (2)", "Name (3)").
 
-Identity is decided by one rule (``TargetIndex.adoptable``): a target space is taken
-for the result of a write whose answer was lost only if it bears exactly the
-intended name, or the form the target declares it stores that name in
+Identity is decided by one rule (``TargetIndex.candidates``): a target space may be
+the result of a write whose answer was lost only if it bears exactly the intended
+name, or the form the target declares it stores that name in
 (``SpaceStore.stored_name``), was not among the spaces bearing it when the write
 was first sent (``Record.preexisting``), and is not already claimed by another
-source space. Nothing is matched by resemblance.
+source space; then what the provider says of it, an owner or a creation time, is
+the evidence (``_evidence``). Nothing is matched by resemblance.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from .._errors import Unsupported, ValidationError
+from .._errors import NotFound, SpacekitError, Unsupported, ValidationError
 from .._listing import until_complete
 from .._model import Capability, Space, SpaceKind
 from .._store import SpaceStore
 from .._validate import MAX_NAME
+from ._evidence import judge
 from ._fingerprints import Fingerprints
 from ._journal import Journal
 from ._record import CREATES, UNRESOLVED, Action, Outcome, Record, State
@@ -230,25 +232,28 @@ class TargetIndex:
         with self._lock:
             return next((i for i in held if i not in self._claimed), None)
 
-    def adoptable(
+    def candidates(
         self, name: str, preexisting: Iterable[str], found: Iterable[tuple[str, str]] | None = None
-    ) -> str | None:
-        """The id of a space that a write of ``name``, of lost outcome, made: bearing
-        exactly ``name`` or its stored form, absent when the write was first sent, and
-        claimed by no source space. ``found`` is a fresh look at the target, as
-        (id, name) pairs; without it, the target as it was when the run began."""
+    ) -> list[str]:
+        """The ids of the spaces that a write of ``name``, of lost outcome, may have
+        made: bearing exactly ``name`` or its stored form, absent when the write was
+        first sent, and claimed by no source space (whether one is, the evidence
+        decides: ``_evidence.judge``). ``found`` is a fresh look at the target, as
+        (id, name) pairs, where a space the run's first listing held is excluded too;
+        without it, the target as it was when the run began."""
         wanted = set(self.names(name))
         before = set(preexisting)
         fresh = found is not None
         pairs = found if found is not None else [(i, n) for n in wanted for i in self._by_name.get(n, ())]
         with self._lock:
-            for target_id, held in pairs:
-                if held not in wanted or target_id in before or target_id in self._claimed:
-                    continue
-                if fresh and target_id in self._known:  # listed before this run wrote anything
-                    continue
-                return target_id
-        return None
+            return [
+                target_id
+                for target_id, held in pairs
+                if held in wanted
+                and target_id not in before
+                and target_id not in self._claimed
+                and not (fresh and target_id in self._known)  # listed before this run wrote anything
+            ]
 
     def taken(self, name: str) -> bool:
         with self._lock:
@@ -408,12 +413,38 @@ class Planner:
                 record, space, earlier.target_id, "resumed: the earlier update's outcome was unknown"
             )
         self._create(record, space, earlier.action, name)
-        record.preexisting = earlier.preexisting  # as it was when the write was first sent
-        found = self.index.adoptable(name, earlier.preexisting or ())
-        if found is None:
+        # as they were when the write was first sent
+        record.preexisting, record.sent_at = earlier.preexisting, earlier.sent_at
+        try:
+            spaces = self._read(self.index.candidates(name, earlier.preexisting or ()))
+            adoption = judge(spaces, record.sent_at, self.target.caller())
+        except SpacekitError as exc:
+            error = (
+                f"an earlier write's outcome is unknown and looking it up failed ({exc}); "
+                "the next run looks again before writing"
+            )
+            record.state, record.outcome, record.error = State.UNKNOWN, Outcome.FAILED, error
+            return record
+        if adoption.space is None:
+            if adoption.refused:  # someone else's: ours is not there
+                record.reason = f"written again: not this write's result: {adoption.refusals()}"
             return record  # not there: written again
+        found = adoption.space.id
         self.index.claim(found)
         record.target_id, record.stored_name = found, self.index.held_name(found, name)
         record.state, record.outcome = State.DONE, Outcome.CREATED
-        record.reason = "found on the target after an earlier write of uncertain outcome; not written again"
+        record.reason = adoption.reason(
+            "found on the target after an earlier write of uncertain outcome; not written again",
+            "did not bear it when the write was first sent",
+        )
         return record
+
+    def _read(self, ids: list[str]) -> list[Space]:
+        """The candidates as the target shows them now (one read each; few, and rare)."""
+        spaces = []
+        for target_id in ids:
+            try:
+                spaces.append(self.target.get(target_id))
+            except NotFound:
+                continue  # gone since the run listed it
+        return spaces

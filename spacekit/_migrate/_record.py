@@ -8,16 +8,19 @@ report shows it as a ``MigrationItem`` (``_report``). The action says what the
 write is, so that other engines (a sync) can carry updates, renames and deletes in
 the same record.
 
-Two fields make identity safe: ``preexisting`` holds the ids of the target spaces
+Three fields make identity safe: ``preexisting`` holds the ids of the target spaces
 that already bore the intended name (or the form the target stores it in) when the
 write was first sent, so that none of them is ever taken for this write's result;
-``stored_name`` is the name the target actually holds once the write is done.
+``sent_at`` is when that was (the local clock, UTC), so that a space the target
+says was created before it is not taken either (``_evidence``); ``stored_name`` is
+the name the target actually holds once the write is done.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
@@ -65,6 +68,9 @@ UNRESOLVED: Final = frozenset({State.SENT, State.UNKNOWN})
 CREATES: Final = frozenset({Action.CREATE, Action.RENAME})
 #: actions that write to the target
 WRITES: Final = CREATES | {Action.UPDATE}
+#: how a reason begins when a space was taken for a lost write's result on no evidence
+#: (the target gives no owner to prove it is the caller's): for a person to check
+ADOPTED: Final = "adopted after a lost answer"
 
 
 @attrs.define(eq=False)
@@ -83,6 +89,8 @@ class Record:
     stored_name: str | None = None
     #: target ids bearing the intended name when the write was first sent (None: never sent)
     preexisting: tuple[str, ...] | None = None
+    #: when the write was first sent (the local clock, aware UTC; None: never sent)
+    sent_at: datetime | None = None
     lost: tuple[str, ...] = ()
     reason: str | None = None
     error: str | None = None

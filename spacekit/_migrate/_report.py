@@ -17,7 +17,7 @@ from typing import Any, overload
 
 import attrs
 
-from ._record import Action, Outcome, Record
+from ._record import ADOPTED, Action, Outcome, Record
 
 
 @attrs.frozen
@@ -65,6 +65,12 @@ class MigrationItem:
             reason=record.reason,
             error=record.error,
         )
+
+    @property
+    def adopted(self) -> bool:
+        """Taken for the result of a write whose answer was lost, on no owner's evidence
+        (the provider gives none): for a person to check (see ``_evidence``)."""
+        return self.outcome is Outcome.CREATED and (self.reason or "").startswith(ADOPTED)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -245,6 +251,8 @@ class MigrationReport:
             head = "nothing migrated"
         lost = self.lost_fields()
         tail = "; lost: " + ", ".join(f"{field} on {n}" for field, n in lost.items()) if lost else ""
+        adopted = sum(item.adopted for item in self.items)
+        tail += f"; {adopted} {ADOPTED}" if adopted else ""
         return f"{self.source} -> {self.target}: {head} ({shown or 'no space'}){tail}"
 
     def to_dict(self) -> dict[str, Any]:

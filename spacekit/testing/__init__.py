@@ -32,9 +32,9 @@ from ._emulator import (
     emulated_providers,
     emulator_for,
     json_response,
-    log_line,
 )
 from ._faults import Faults
+from ._serve import log_line
 
 if TYPE_CHECKING:
     from ._contract import EmulatorContract, SpaceStoreContract

@@ -29,13 +29,10 @@ import asyncio
 import contextlib
 import json
 import re
-import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote
@@ -51,7 +48,7 @@ from ._faults import Faults, seconds
 if TYPE_CHECKING:
     from .._store import AsyncSpaceStore, SpaceStore
     from ._config_block import ConfigBlock
-    from ._state import StateFile
+    from ._state import StateKeeper
 
 IN_PROCESS_URL = "http://localhost"
 """The base URL stores use for an in-process emulator (no socket is opened)."""
@@ -153,7 +150,7 @@ class Emulator(abc.ABC):
         self.connections = 0  # connections accepted while served on loopback
         self.served = 0  # requests answered (or dropped) while served on loopback
         self._start: dict[str, Any] | None = None  # the state ``reset`` returns to
-        self._state_file: StateFile | None = None
+        self._state: StateKeeper | None = None
 
     @abc.abstractmethod
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -215,10 +212,11 @@ class Emulator(abc.ABC):
 
     def keep_state(self, path: str | Path) -> bool:
         """Keep the state in the file ``path`` across restarts: read it if it exists
-        (True), else write the current state there (False); then write it, atomically,
-        after each request that may change it. A file that is not an emulator state,
-        or holds another provider's, is a ``ConfigError`` and is left as it is."""
-        from ._state import StateFile
+        (True), else write the current state there (False); then write it, atomically
+        and in the background, after each request that may change it (``save_state``
+        waits for it). A file that is not an emulator state, or holds another
+        provider's, is a ``ConfigError`` and is left as it is."""
+        from ._state import StateFile, StateKeeper
 
         state_file = StateFile(Path(path), self.provider)
         with self.lock:
@@ -234,8 +232,13 @@ class Emulator(abc.ABC):
                     ) from None
             else:
                 state_file.write(self.snapshot())
-            self._state_file = state_file
+            self._state = StateKeeper(state_file, self._locked_snapshot)
         return saved is not None
+
+    def save_state(self) -> None:
+        """Wait until the state file (``keep_state``) holds every change made so far."""
+        if self._state is not None:
+            self._state.flush()
 
     def credentials(self) -> list[str]:
         """The credentials this emulator accepts (the values of its provider's secret
@@ -261,9 +264,13 @@ class Emulator(abc.ABC):
         if self._start is None:
             self._start = self.snapshot()
 
+    def _locked_snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return self.snapshot()
+
     def _save_state(self) -> None:
-        if self._state_file is not None:
-            self._state_file.write_or_warn(self.snapshot())
+        if self._state is not None:
+            self._state.changed()
 
     def config_block(self, base_url: str, *, store: str | None = None) -> ConfigBlock:
         """A config file section for a store on this emulator served at ``base_url``:
@@ -362,21 +369,21 @@ class Emulator(abc.ABC):
 
     # -- on a loopback port ----------------------------------------------------------
 
+    def delay(self, raw_path: bytes | str) -> float:
+        """The latency a request to ``raw_path`` waits: ``faults.latency``, none for the control API."""
+        path = raw_path.decode("ascii") if isinstance(raw_path, bytes) else raw_path
+        return 0.0 if _control.is_control(path.partition("?")[0]) else self.faults.latency
+
     @contextlib.contextmanager
     def serve(
         self, port: int = 0, host: str = "127.0.0.1", *, log: Callable[[str], None] | None = None
     ) -> Iterator[str]:
         """Serve this emulator on ``host:port`` (0 picks a free port); yields the base URL.
-        With ``log``, each request is written to it as one line (``log_line``)."""
-        server = _Server((host, port), _handler_for(self, log))
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        try:
-            yield f"http://{host}:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+        With ``log``, each request is written to it as one line (``_serve.log_line``)."""
+        from ._serve import serving
+
+        with serving(self, port, host, log) as base_url:
+            yield base_url
 
 
 class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -388,14 +395,14 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
-        delay = _delay(self.emulator, request.url.raw_path)
+        delay = self.emulator.delay(request.url.raw_path)
         if delay:
             time.sleep(delay)
         return self._answer(request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
-        delay = _delay(self.emulator, request.url.raw_path)
+        delay = self.emulator.delay(request.url.raw_path)
         if delay:
             await asyncio.sleep(delay)
         return self._answer(request)
@@ -408,96 +415,6 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 "Server disconnected without sending a response.", request=request
             ) from None
         return httpx.Response(response.status_code, headers=response.headers, content=response.content)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    #: the listen backlog: connections the kernel holds until a thread accepts them
-    #: (socketserver's default of 5 drops the rest of a burst of clients)
-    request_queue_size = 1024
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up (or is killed) mid-exchange is normal here, not news.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-def _delay(emulator: Emulator, raw_path: bytes | str) -> float:
-    """The latency a request waits: none for the control API."""
-    path = raw_path.decode("ascii") if isinstance(raw_path, bytes) else raw_path
-    return 0.0 if _control.is_control(path.partition("?")[0]) else emulator.faults.latency
-
-
-def log_line(moment: datetime, method: str, path: str, status: int | None, milliseconds: float) -> str:
-    """One line of ``--log``: when (UTC), method, path, status (or ``dropped``), time taken."""
-    when = moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return f"{when} {method} {path} {status or 'dropped'} {milliseconds:.1f}ms"
-
-
-def _handler_for(emulator: Emulator, log: Callable[[str], None] | None) -> type[BaseHTTPRequestHandler]:
-    log_lock = threading.Lock()
-
-    class _Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = f"spacekit-emulator-{emulator.provider}"
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in one write, and without Nagle's delay.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with emulator.lock:
-                emulator.connections += 1
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            return None
-
-        def _serve(self) -> None:
-            started, moment = time.perf_counter(), datetime.now(UTC)
-            status = self._exchange()
-            with emulator.lock:
-                emulator.served += 1
-            if log is not None:
-                path = self.path.partition("?")[0]
-                shown = emulator.shown_path(path)
-                line = log_line(moment, self.command, shown, status, (time.perf_counter() - started) * 1000)
-                with log_lock:
-                    log(line)
-
-        def _exchange(self) -> int | None:
-            """Read a request and answer it; the status, or None for a dropped connection."""
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            address: Any = self.server.server_address
-            host, port = address[0], address[1]
-            request = httpx.Request(
-                self.command,
-                f"http://{host!s}:{port}{self.path}",
-                headers=[(k, v) for k, v in self.headers.items()],
-                content=body,
-            )
-            delay = _delay(emulator, self.path)
-            if delay:
-                time.sleep(delay)
-            try:
-                response = emulator.dispatch(request)
-            except Dropped:
-                self.close_connection = True
-                with contextlib.suppress(OSError):
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                return None
-            lines = [f"HTTP/1.1 {response.status_code} {response.reason_phrase}"]
-            skip = {"content-length", "transfer-encoding", "connection"}
-            lines += [f"{k}: {v}" for k, v in response.headers.items() if k.lower() not in skip]
-            lines.append(f"Content-Length: {len(response.content)}")
-            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-            self.wfile.write(head + response.content)
-            return response.status_code
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
-
-    return _Handler
 
 
 def emulated_providers() -> list[str]:

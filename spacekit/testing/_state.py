@@ -6,6 +6,11 @@ format, a newer version) or holds another provider's state is refused with a
 ``ConfigError`` and never written over. Writes go to a temporary file in the same
 folder, flushed to disk, then renamed over the old one: a crash leaves the old
 state or the new one, never half of either.
+
+``StateKeeper`` writes in a thread of its own, so that no request waits for the
+disk: each change wakes it, a burst of changes is one write (of the state after
+all of them), and ``flush`` waits until the file holds every change made so far.
+(Written in each request instead, a state of 1,000 spaces cost 10 to 20 ms a write.)
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import json
 import os
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +81,7 @@ class StateFile:
     def write(self, state: dict[str, Any]) -> None:
         """Replace the file's content with ``state``, atomically; ``ConfigError`` if it cannot."""
         document = {"format": FORMAT, "version": VERSION, "provider": self.provider, "state": state}
-        text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+        text = json.dumps(document, ensure_ascii=False) + "\n"
         try:
             handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         except OSError as exc:
@@ -98,3 +105,38 @@ class StateFile:
             if not self._warned:
                 self._warned = True
                 print(f"Warning: {exc}; the state is kept in memory only", file=sys.stderr, flush=True)
+
+
+class StateKeeper:
+    """Keeps ``state_file`` up to date with ``snapshot()``, written in the background."""
+
+    def __init__(self, state_file: StateFile, snapshot: Callable[[], dict[str, Any]]) -> None:
+        self.state_file = state_file
+        self._snapshot = snapshot
+        self._condition = threading.Condition()
+        self._changes = 0  # changes announced
+        self._written = 0  # changes the file holds
+        self._thread = threading.Thread(target=self._run, name="spacekit-state", daemon=True)
+        self._thread.start()
+
+    def changed(self) -> None:
+        """The state changed: write it soon."""
+        with self._condition:
+            self._changes += 1
+            self._condition.notify_all()
+
+    def flush(self, timeout: float = 60) -> None:
+        """Wait until the file holds every change announced so far (or a write failed)."""
+        with self._condition:
+            target = self._changes
+            self._condition.wait_for(lambda: self._written >= target, timeout=timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                self._condition.wait_for(lambda: self._changes > self._written)
+                changes = self._changes
+            self.state_file.write_or_warn(self._snapshot())  # the state after at least those changes
+            with self._condition:
+                self._written = changes
+                self._condition.notify_all()

@@ -7,7 +7,8 @@ on the lifetime (24 h in the text, 48 h in the example), so only the answer is
 trusted.
 
 ``TokenCache`` keeps the token in memory only, says when it must be renewed (a
-margin before it expires), and forgets it after a 401. It does no I/O and takes no
+margin before it expires), and forgets it after a 401. It also keeps the
+``user_id`` the exchange names: the owner of the workspaces this caller creates. It does no I/O and takes no
 lock: the HTTP engine runs one exchange at a time, under its own lock, and its
 generation counter stops the tasks that waited from renewing again.
 """
@@ -47,6 +48,8 @@ class TokenCache:
         # recent tokens, so that one replaced a moment ago is still scrubbed from errors
         self._issued: deque[str] = deque([access_token] if access_token else [], maxlen=4)
         self.token_url = f"{auth_url}/token"
+        #: the user the exchange said the token acts for (``user_id``); None until then
+        self.user_id: str | None = None
         #: the account the exchange named (``account_id``), None until it names one
         self.account_id: str | None = None
 
@@ -95,6 +98,7 @@ class TokenCache:
         lifetime = token_lifetime(data)
         self._token = token
         self._issued.append(token)
+        self.user_id = identifier(data.get("user_id")) or self.user_id
         self.account_id = identifier(data.get("account_id")) or self.account_id
         if lifetime is None or lifetime <= 0:
             self._renew_at = math.inf  # unknown: renewed after a 401 only

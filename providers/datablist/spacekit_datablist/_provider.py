@@ -2,8 +2,9 @@
 
 The operations follow the docs exactly: ``GET /`` lists, ``GET /{id}`` reads,
 ``POST /`` with exactly ``{"name", "@type": "Workspace"}`` creates (201 ``{"@id"}``:
-the workspace is what was sent, under that id, with no read-back; the creator and
-timestamps the answer does not give are left unset), ``PATCH /{id}`` with only the changed fields
+the workspace is what was sent, under that id, with no read-back; its owner is the
+user the token exchange named, ``user_id``, and the timestamps the answer does not
+give are left unset), ``PATCH /{id}`` with only the changed fields
 updates (204, read back), ``DELETE /{id}`` deletes (204). Every request sends
 ``Accept`` and ``Content-Type`` of ``application/json``. Datablist cannot filter by
 name, so ``query`` filters here, case-insensitively.
@@ -131,6 +132,9 @@ class DatablistProvider(Provider):
     def forget_authentication(self) -> bool:
         return self._tokens.forget()
 
+    def caller(self) -> str | None:
+        return self._tokens.user_id
+
     def account(self) -> str | None:
         return self._tokens.account_id  # named by the token exchange (none with a fixed token)
 
@@ -194,7 +198,7 @@ class DatablistProvider(Provider):
         # The description is dropped: see the module docstring.
         request = _request("POST", "/", json={"name": name, "@type": "Workspace"})
         response = yield from self._privileged(request)
-        return created_workspace(response, self.stored_name(name))
+        return created_workspace(response, self.stored_name(name), owner=self._tokens.user_id)
 
     def update(self, space_id: str, changes: Mapping[str, Any]) -> Operation[Space]:
         body = {key: value for key, value in changes.items() if key in self.writable_fields}

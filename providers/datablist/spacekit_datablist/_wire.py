@@ -50,18 +50,19 @@ def workspace_items(response: Response) -> list[Any]:
     return items
 
 
-def created_workspace(response: Response, name: str) -> Space:
+def created_workspace(response: Response, name: str, owner: str | None = None) -> Space:
     """The workspace a 201 answer to a create made, without reading it back.
 
     The documented answer is ``{"@id"}`` alone: the workspace is the ``name`` sent,
-    under that id, its creator and timestamps unset (they are not in the answer).
-    An answer that is the whole workspace object (some servers send it) is read as one.
+    under that id, owned by ``owner`` (the user the token exchange named, None if
+    unknown), its timestamps unset (they are not in the answer). An answer that is
+    the whole workspace object (some servers send it) is read as one.
     """
     body = response.json()  # parsed once: a create's answer is read for nothing else
     space_id = _created_id(body, response)
     if isinstance(body.get("name"), str):
         return parse_workspace(body, response)
-    return Space(provider=PROVIDER, id=space_id, name=name, kind=SpaceKind.WORKSPACE, raw=body)
+    return Space(provider=PROVIDER, id=space_id, name=name, kind=SpaceKind.WORKSPACE, owner=owner, raw=body)
 
 
 def created_id(response: Response) -> str:

@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 from spacekit_datablist import DatablistProvider, parse_workspace
-from spacekit_datablist._emulator import DOCUMENTED_WORKSPACE, DatablistEmulator
+from spacekit_datablist._emulator import DOCUMENTED_WORKSPACE, USER_ID, DatablistEmulator
 
 import spacekit
 from spacekit import Capability, SpaceKind
 from spacekit.plugin import Request, Response
 from spacekit.testing import json_response
+
+FAST: dict[str, Any] = {"backoff": 0.01, "retries": 3, "deadline": 5.0}
 
 
 def answer(content: bytes, status: int = 200) -> Response:
@@ -111,11 +113,42 @@ def test_create_is_one_request_with_exactly_the_documented_body(
     assert post.headers["Accept"] == post.headers["Content-Type"] == "application/json"
     assert space.id in emulator.workspaces and space.raw == {"@id": space.id}
     assert space.name == "Acme Workspace" and space.description is None
-    # what the {"@id"} answer does not say is left unset; a read gives it
-    assert space.owner is None and space.created_at is None
+    # the owner is the user the token exchange named; the creation time, which the
+    # {"@id"} answer does not say, is left unset (a read gives it)
+    assert space.owner == USER_ID == store.caller()
+    assert space.created_at is None
     fetched = store.get(space.id)
-    assert fetched.owner == emulator.workspaces[space.id]["user_id"]
+    assert fetched.owner == emulator.workspaces[space.id]["user_id"] == space.owner
     assert fetched.created_at is not None and fetched.created_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize("user_id", [None, "", " ", True, ["auth0|x"]])
+def test_without_a_user_id_from_the_exchange_the_owner_is_unknown(
+    emulator: DatablistEmulator, user_id: object
+) -> None:
+    """An exchange answer without a readable ``user_id`` (or an access token given
+    directly, never exchanged) names no caller: the owner is left unset."""
+    exchange = emulator.handle
+
+    def answer(request: Any) -> Any:
+        response = exchange(request)
+        if request.url.path == "/token":
+            body = {**response.json(), "user_id": user_id}
+            return json_response(response.status_code, {k: v for k, v in body.items() if v is not None})
+        return response
+
+    emulator.handle = answer  # type: ignore[method-assign]
+    with emulator.connect(**FAST) as store:
+        assert store.caller() is None
+        assert store.create("Acme").owner is None and store.caller() is None
+
+
+def test_an_access_token_names_no_caller(emulator: DatablistEmulator) -> None:
+    with emulator.connect(**FAST) as keyed:
+        keyed.check()
+        token = keyed._provider._tokens.header()["Authorization"].split()[1]  # type: ignore[attr-defined]
+    with emulator.connect(**FAST, api_key=None, access_token=token) as store:
+        assert store.create("Acme").owner is None and store.caller() is None
 
 
 @pytest.mark.parametrize("answer", [b"", b"{}", b'{"@id": ""}', b'{"id": "x"}', b"[]"])

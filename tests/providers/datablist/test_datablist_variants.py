@@ -190,7 +190,8 @@ def test_crud(store: spacekit.SpaceStore, variant: DatablistEmulator) -> None:
     if isinstance(variant, FullCreate):
         assert made == fetched  # the answer was the whole workspace
     else:
-        assert made.created_at is None and made.owner is None  # not in the {"@id"} answer
+        assert made.created_at is None  # not in the {"@id"} answer
+        assert made.owner == fetched.owner == store.caller()  # the exchange's user_id
     assert [r.method for r in variant.requests[creates - 1 : creates]] == ["POST"]  # no read-back
     renamed = store.update(made.id, name="Renamed")
     assert (renamed.id, renamed.name) == (made.id, "Renamed")
