@@ -189,3 +189,14 @@ def test_verify_does_not_trust_a_journaled_adoption_the_evidence_refutes(
     check = spacekit.verify(source, fast_store(datablist), journal=journal)
     assert [(p.source_name, p.problem, p.target_id) for p in check.problems] == [("alpha", problem, theirs)]
     assert "not this migration's copy" in (check.problems[0].detail or "")
+
+
+def test_a_sync_does_not_adopt_a_space_someone_else_made_meanwhile(source):
+    """``sync --apply`` writes through the same engine: the same attack, the same answer."""
+    datablist = emulator("datablist")
+    interloper = plant(datablist, "alpha", user_id=SOMEONE_ELSE)
+    report = spacekit.sync(source, fast_store(datablist), apply=True, concurrency=1)
+    assert not report.ok
+    (alpha,) = [i for i in report.items if i.source_name == "alpha"]
+    assert alpha.target_id != interloper.made and interloper.made in (alpha.error or "")
+    assert interloper.sent == 1
