@@ -277,8 +277,13 @@ def memory_with(count: int, extra: tuple[str, ...] = ()) -> spacekit.SpaceStore:
 
 
 def case_sync_a_source_always_short_deletes_nothing() -> None:
-    for count, short in ((3, Short("count", n=1, times=99)), (251, Short("next", at=200, n=10, times=99))):
-        source = ShortServer(names(count - 1 if count == 3 else count), short=short)
+    shorts = (
+        (2, 3, Short("count", n=1, times=99), 100),  # count 3, 2 listed
+        (251, 251, Short("next", at=200, n=10, times=99), 100),  # the page at 200 holds 10
+        (7, 7, Short("middle", at=3, n=1, times=99), 3),  # 7 spaces, 1 missing
+    )
+    for served, count, short, page in shorts:
+        source = ShortServer(names(served), short=short, page=page)
         target = memory_with(count)
         with source.store() as src, pytest.raises(ProtocolError, match=r"source.*nothing was written"):
             spacekit.sync(src, target, apply=True, delete=True, force=True)
@@ -436,6 +441,7 @@ def case_cli_sync_with_a_listing_that_adds_up_but_misses_exits_5_holding_deletes
         result, left = cli_sync(url, folder, "sync", "source", "target", "--apply", "--delete")
     assert result.exit_code == 5, result.output
     assert "delete(s) held back" in result.output and "space 200" in result.output
+    assert short_servers.TOKEN not in result.output
     assert "space 200" in left and "Traceback" not in result.output
 
 
