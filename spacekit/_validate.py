@@ -259,7 +259,10 @@ def _decoded(route: str, refuse: Any) -> str:
     times on its way (a proxy, then the app) is no safer; too many times is refused."""
     decoded = route
     for _ in range(MAX_DECODES):
-        decoded, previous = unquote(decoded), decoded
+        try:
+            decoded, previous = unquote(decoded, errors="strict"), decoded
+        except UnicodeDecodeError:  # "%c0%ae" is "." to a server that reads overlong UTF-8
+            raise refuse("it percent-encodes bytes that are not UTF-8") from None
         if decoded == previous:
             return decoded
     raise refuse(f"it is percent-encoded more than {MAX_DECODES} times over")
