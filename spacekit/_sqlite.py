@@ -218,7 +218,8 @@ class Database:
 
     def add_subspace(self, space_id: str, subspace: Subspace) -> Subspace:
         """Add a subspace to a space, in one transaction; ``Conflict`` if its name is taken
-        (compared case-insensitively, as Instabase does)."""
+        (compared case-insensitively: this store cannot hold two names that differ only in
+        case; a migration reports the second as failed)."""
 
         def write(connection: sqlite3.Connection) -> Subspace:
             space = self._space(self._row(connection, space_id))
