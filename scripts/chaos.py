@@ -24,8 +24,17 @@ run may report success while the target is wrong.
     .venv/bin/python scripts/chaos.py --schedules 30 --kills 5 --cases 12 --seed 7
     .venv/bin/python scripts/chaos.py --schedules 0 --kills 0 --sync 100 --sync-kills 10
 
-Sync schedules (the last section) do the same for ``spacekit.sync`` with deletes
-and renames in the plan; 100 of them and 10 kill schedules run by default.
+Sync schedules do the same for ``spacekit.sync`` with deletes and renames in the
+plan; 100 of them and 10 kill schedules run by default.
+
+Short listing schedules (the last section, 60 by default, ``--short``) give a NeuroIO
+side listings that end early: a count that lies, ``next`` null early, an empty page
+early, a short page in the middle, a page that leaves spaces out of the count too;
+the source's or the target's (its first look only, or every look), below and above
+10 target spaces, for ``sync --apply --delete`` and ``migrate``, through the library
+and the CLI. No space may be deleted whose source counterpart exists, no duplicate
+made (or, where a short look still added up, none beside an ok), and no run may say
+ok on a wrong target.
 
 The test suite runs a seeded subset (tests/test_migrate_chaos.py, tests/test_sync_chaos.py).
 """
@@ -986,6 +995,162 @@ def sync_child(spec_path: str) -> None:
         spacekit.sync(src, dst, apply=True, delete=True, force=True, journal=spec["journal"], concurrency=2)
 
 
+# -- short listings: a NeuroIO side whose listings end early ---------------------------------
+
+#: how a listing falls short (see ShortPages)
+SHORT_KINDS = ("count", "next", "empty", "middle", "hide")
+
+
+class ShortPages:
+    """NeuroIO listings (the requests without ``q``) that end short on purpose, the
+    first ``times`` of them (counted from each page at offset 0): ``count`` states
+    ``n`` more spaces than there are; ``next`` ends the page holding space ``at``
+    just before it (``next`` null); ``empty`` answers the first page from ``at`` on
+    empty; ``middle`` leaves spaces ``at`` to ``at + n`` out of the pages, the count
+    still telling them; ``hide`` leaves them out of the count too (a listing that adds
+    up and still misses them: only a read of its own, or a later listing, finds them).
+    Searches are honest."""
+
+    def __init__(self, emu: Emulator, kind: str, at: int, n: int, times: int) -> None:
+        self.dispatch, self.kind, self.at, self.n, self.times = emu.dispatch, kind, at, n, times
+        self.listings = 0
+        self.armed = True
+        emu.dispatch = self  # type: ignore[method-assign]
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        response = self.dispatch(request)
+        params = request.url.params
+        if (
+            not self.armed
+            or request.method != "GET"
+            or request.url.path != "/v1/spaces/"
+            or response.status_code != 200
+            or params.get("q")
+        ):
+            return response
+        offset = int(params.get("offset", "0"))
+        self.listings += offset == 0
+        if self.listings > self.times:
+            return response
+        body = json.loads(response.content)
+        rows, kind, at = body["results"], self.kind, self.at
+        if kind == "count":
+            body["count"] += self.n
+        elif kind == "next" and offset <= at < offset + len(rows):
+            body["results"], body["next"] = rows[: at - offset], None
+        elif kind == "empty" and offset >= at:
+            body["results"], body["next"] = [], None
+        elif kind in ("middle", "hide"):
+            body["results"] = [r for i, r in enumerate(rows) if not at <= offset + i < at + self.n]
+            body["count"] -= self.n if kind == "hide" else 0
+        return httpx.Response(200, headers={"Content-Type": "application/json"}, json=body)
+
+
+def truth(side: Side, short: ShortPages | None) -> list[str]:
+    """Every name a side holds, read past the short pages and the faults."""
+    if short is not None:
+        short.armed = False
+    try:
+        return [name for name in side.names() if name != "default"]
+    finally:
+        if short is not None:
+            short.armed = True
+
+
+def short_config(folder: str, *sides: Side) -> str:
+    """A configuration file naming the served sides ``source`` and ``target``, for the CLI."""
+    lines = []
+    for side, role in zip(sides, ("source", "target"), strict=True):
+        lines.append(f"[stores.{role}]\nprovider = {json.dumps(side.provider)}")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in side.settings().items() if k != "transport"]
+    path = os.path.join(folder, "spacekit.toml")
+    with open(path, "w", encoding="utf-8") as config:
+        config.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def short_run(mode: str, via: str, force: bool, source: Side, target: Side, folder: str) -> tuple[bool, str]:
+    """One ``sync --apply --delete`` or ``migrate``, through the library or the CLI:
+    whether it said ok (exit 0), and what it said."""
+    journal = os.path.join(folder, f"{mode}.db")
+    if via == "library":
+        try:
+            with source.open() as src, target.open() as dst:
+                if mode == "sync":
+                    report: Any = spacekit.sync(
+                        src, dst, apply=True, delete=True, force=force, journal=journal
+                    )
+                else:
+                    report = spacekit.migrate(src, dst, journal=journal)
+        except spacekit.SpacekitError as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        return report.ok, report.summary()
+    from click.testing import CliRunner
+
+    from spacekit._cli import main as cli
+
+    with served(source, target):
+        config = short_config(folder, source, target)
+        args = [mode, "source", "target", "--journal", journal]
+        args += ["--apply", "--delete", *(["--force"] if force else [])] if mode == "sync" else []
+        result = CliRunner().invoke(cli, args, env={"SPACEKIT_CONFIG": config})
+    return result.exit_code == 0, f"exit {result.exit_code}: {result.output.strip()[-300:]}"
+
+
+def run_short_schedule(seed: int, folder: str) -> Outcome:
+    """A NeuroIO side whose listings fall short (see ShortPages), as the source or the
+    target of a ``sync --delete`` or a ``migrate``, through the library or the CLI, with
+    fewer or more than 10 target spaces. Invariants: no target space deleted while the
+    source holds its name; no duplicate (where the short look still added up, no ok
+    beside one); no ok on a wrong target; and a listing short fewer times in a row than
+    a run tolerates is listed again until the run is ok."""
+    from spacekit._listing import SHORT_LISTINGS
+
+    rng = random.Random(seed)
+    mode, via = rng.choice(["sync", "migrate"]), rng.choice(["library", "cli"])
+    short_side, kind = rng.choice(["source", "target"]), rng.choice(SHORT_KINDS)
+    # a store whose every listing adds up while it misses spaces cannot be told from one
+    # that holds fewer: a look that adds up and misses some is its first one only
+    times = 1 if kind == "hide" else rng.choice([1, 2, 99])
+    size, page = rng.choice([rng.randint(3, 9), rng.randint(11, 40)]), rng.randint(3, 10)
+    other = rng.choice(["neuroio", "local"])
+    source = Side("neuroio" if short_side == "source" else other, folder, "source")
+    target = Side("neuroio" if short_side == "target" else other, folder, "target")
+    shorted = source if short_side == "source" else target
+    emu: Any = shorted.emulator
+    emu.max_limit, emu.serves_full_list = page, False
+    names = [f"c-{seed}-{i:03d}" for i in range(size)]
+    new = [f"new-{seed}-{i}" for i in range(rng.randint(0, 2))]
+    strays = [f"stray-{seed}-{i}" for i in range(rng.randint(0, 2))]
+    with source.open() as src, target.open() as dst:
+        for name in names + new:
+            src.create(name)
+        for name in names[: size if mode == "sync" else rng.randint(0, size)] + strays:
+            dst.create(name)
+    at, n = rng.randint(0, size), rng.randint(1, 3)
+    short = ShortPages(emu, kind, at, n, times)
+    force = rng.random() < 0.5
+    faults = [f"{mode} via {via}, {short_side} short: {kind} at {at} n {n}, {times}x; pages of {page}"]
+    faults += [f"{size} + {len(new)} source, {len(strays)} strays{', force' if force else ''}"]
+    before = collections.Counter(truth(target, short if short_side == "target" else None))
+    ok, said = short_run(mode, via, force, source, target, folder)
+    theirs = collections.Counter(truth(source, short if short_side == "source" else None))
+    after = collections.Counter(truth(target, short if short_side == "target" else None))
+    problems = [f"deleted {name!r}, which the source holds" for name in (before - after) if name in theirs]
+    doubled = sorted(name for name in theirs if after[name] > max(theirs[name], before[name]))
+    if doubled and (ok or not (kind == "hide" and short_side == "target")):
+        problems.append(f"duplicates {doubled[:3]} ({'ok' if ok else 'not ok'}): {said}")
+    if ok:
+        expected = theirs if mode == "sync" else before | theirs
+        if after != expected:
+            extra, missing = sorted((after - expected).elements()), sorted((expected - after).elements())
+            problems.append(f"ok on a wrong target: extra {extra[:3]} missing {missing[:3]}")
+    elif kind != "hide" and times < SHORT_LISTINGS:
+        problems.append(f"a listing short {times} time(s) was not listed again to the end: {said}")
+    return Outcome(seed, (source.provider, target.provider), faults, 1, problems)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--schedules", type=int, default=200)
@@ -995,6 +1160,7 @@ def main() -> int:
     parser.add_argument("--verbose", "-v", action="store_true", help="print each schedule's faults")
     parser.add_argument("--sync", type=int, default=100, help="sync fault schedules")
     parser.add_argument("--sync-kills", type=int, default=10, help="sync kill schedules")
+    parser.add_argument("--short", type=int, default=60, help="short listing schedules")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--sync-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1010,6 +1176,7 @@ def main() -> int:
     jobs += [(run_case, args.seed + 40_000 + i) for i in range(args.cases)]
     jobs += [(run_sync_schedule, args.seed + 20_000 + i) for i in range(args.sync)]
     jobs += [(run_sync_kill_schedule, args.seed + 30_000 + i) for i in range(args.sync_kills)]
+    jobs += [(run_short_schedule, args.seed + 50_000 + i) for i in range(args.short)]
     for job, seed in jobs:
         with tempfile.TemporaryDirectory() as folder:
             outcome = job(seed, folder)

@@ -19,18 +19,15 @@ from typing import TYPE_CHECKING
 import click
 
 from . import _config, _registry
+from ._commands._common import complete_emulated
 from ._errors import ConfigError
 
 if TYPE_CHECKING:
     from .testing import Emulator
 
 
-def _complete_provider(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    return [name for name in _registry.names() if name.startswith(incomplete)]
-
-
 @click.command("emulate")
-@click.argument("provider", required=False, shell_complete=_complete_provider)
+@click.argument("provider", required=False, shell_complete=complete_emulated)
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="the port; 0 picks a free one")
 @click.option(
     "--token",

@@ -17,7 +17,8 @@ inflate a whole chunk at once, whatever it grows to) and undoes the
 ``Content-Encoding`` itself, every layer (``gzip, gzip`` is two), a piece of at most
 ``PIECE`` bytes at a time: what each layer gives out counts against the cap as it is
 inflated, so a few kilobytes that would inflate to gigabytes end with a
-``ProtocolError`` after at most about the cap was made.
+``ProtocolError`` after at most about the cap was made, and an answer that inflates
+more than ``MAX_RATIO`` times over (which only layers upon layers do) ends sooner.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ PIECE = 64 * 1024
 ACCEPT_ENCODING = "gzip, deflate"
 #: encoding layers of one answer at most (a server applies one; more is an attack)
 MAX_LAYERS = 3
+#: how many times over an encoded answer may inflate, once past ``RATIO_FROM`` bytes:
+#: one layer of deflate cannot pass about 1,030 (a run of one byte), JSON stays far
+#: below; only layers upon layers (a bomb) go further
+MAX_RATIO = 2000
+RATIO_FROM = 2**20
 _IDENTITY = frozenset({"identity", ""})
 _ZLIB = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
@@ -166,6 +172,7 @@ class Body:
         self._size = 0
         self._layers: list[_Inflater] = []
         self._made: list[int] = []  # bytes each layer gave out so far
+        self._wire = 0  # bytes as they came
         self._status = 0
 
     def start(self, headers: httpx.Headers, status: int, *, decoded: bool = False) -> None:
@@ -185,6 +192,7 @@ class Body:
 
     def feed(self, chunk: bytes, status: int) -> None:
         """Take a chunk as it came over the wire."""
+        self._wire += len(chunk)
         if self._layers:
             try:
                 for piece in self._through(chunk, 0):
@@ -218,6 +226,11 @@ class Body:
         if self._size > self.cap:
             self._chunks.clear()
             raise self.too_large(status)
+        if self._layers and self._size > RATIO_FROM and self._size > MAX_RATIO * self._wire:
+            self._chunks.clear()
+            raise self.undecodable(
+                Undecodable(f"the answer inflates more than {MAX_RATIO} times over (a compression bomb)")
+            )
         self._chunks.append(piece)
 
     def read(self, chunks: Iterable[bytes], status: int) -> bytes:

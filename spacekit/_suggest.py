@@ -1,4 +1,4 @@
-""" "Did you mean": the known word closest to a mistyped one (stores, providers,
+"""Suggestions, "did you mean": the known word closest to a mistyped one (stores, providers,
 settings, commands), by ``difflib``'s similarity ratio."""
 
 from __future__ import annotations

@@ -61,6 +61,8 @@ def encoded(values: st.SearchStrategy[Any]) -> st.SearchStrategy[bytes]:
 HOSTILE_BODIES = [
     b"",
     b"[" * 5000 + b"]" * 5000,
+    b"[" * 40_000 + b"]" * 40_000,  # quadratic for an incremental parser without a depth limit
+    b'{"count": 1, "results": ' + b"[" * 40_000,
     b'{"a": ' * 3000 + b"1" + b"}" * 3000,
     b"9" * 5000,
     b'{"id": NaN, "name": Infinity}',

@@ -80,3 +80,45 @@ def test_a_missing_token_of_a_configured_store_names_its_section_and_its_variabl
     assert result.exit_code == 2
     assert f"set the key 'token' in {_config} [stores.work]" in result.stderr
     assert "or the environment variable SPACEKIT_WORK_TOKEN" in result.stderr
+
+
+# -- journal paths ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv("HOME", str(folder))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return folder
+
+
+@pytest.mark.parametrize("command", ["migrate", "sync"])
+def test_a_journal_in_a_missing_folder_names_the_folder(home: Path, tmp_path: Path, command: str) -> None:
+    extra = ["--apply"] if command == "sync" else []
+    result = run(command, "archive", "memory", "--journal", "nodir/sub/j.db", *extra)
+    assert result.exit_code == 2, result.output
+    assert f"the folder {tmp_path / 'nodir' / 'sub'} does not exist" in result.stderr
+    assert "unable to open database file" not in result.stderr
+
+
+def test_a_quoted_tilde_in_a_journal_path_is_the_home_folder(home: Path) -> None:
+    result = run("migrate", "archive", "memory", "--journal", "~/j.db")
+    assert result.exit_code == 0, result.output
+    assert (home / "j.db").is_file()
+
+
+def test_the_resume_hint_after_ctrl_c_prints_the_journal_absolute_path(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spacekit._migrate import _cli
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_cli, "run_migration", interrupted)
+    result = run("migrate", "archive", "memory", "--journal", "j.db")
+    assert result.exit_code == 130
+    assert f"(journal: {tmp_path / 'j.db'})" in result.stderr

@@ -19,11 +19,16 @@ import pytest
 from fuzzing import (
     OPERATIONS,
     async_result_or_spacekit_error,
+    bodies,
+    fuzz_settings,
     result_or_spacekit_error,
     run_async_operation,
     run_operation,
+    statuses,
 )
 from hostile import compressed, encoded, serving
+from hypothesis import given
+from hypothesis import strategies as st
 from toy import TOKEN, plugin
 
 import spacekit
@@ -87,6 +92,28 @@ def test_an_async_compression_bomb_ends_at_max_response_bytes(
         pytest.raises(spacekit.ProtocolError, match="max_response_bytes"),
     ):
         asyncio.run(main())
+
+
+@pytest.mark.parametrize("layers", [("gzip", "gzip"), ("gzip", "deflate", "gzip")], ids=["two", "three"])
+def test_a_bomb_under_a_generous_cap_ends_at_the_decompression_ratio(
+    layers: tuple[str, ...], bombs: dict[tuple[str, ...], bytes]
+) -> None:
+    bomb = functools.reduce(_layer, layers[1:], bombs[("gzip",)])
+    with (
+        serving(encoded(bomb, ", ".join(layers))) as url,
+        _open(url, max_response_bytes=200 * 2**20) as store,  # over the memory ceiling
+        pytest.raises(spacekit.ProtocolError, match="inflates more than 2000 times over"),
+    ):
+        store.get("1")
+
+
+def test_a_highly_compressible_answer_of_one_layer_is_read() -> None:
+    body = BODY[:-1] + b', "pad": "' + b" " * 4_000_000 + b'"}'  # as far as one layer goes: 1,022 times over
+    with (
+        serving(encoded(gzip.compress(body, 9), "gzip")) as url,
+        _open(url, max_response_bytes=2**23) as store,
+    ):
+        assert store.get("1").name == "one"
 
 
 def _deflate(data: bytes, wbits: int) -> bytes:
@@ -198,3 +225,24 @@ async def _async_call(url: str, provider: str, call: str) -> Any:
         if call == "request":
             return await store.request("GET", "/x")
         return await run_async_operation(store, call)
+
+
+# -- fuzzing: any answer, in any stack of encodings, whole or cut short --------------
+
+
+@fuzz_settings
+@given(
+    body=bodies(st.just({"id": 1, "name": "one"})),
+    layers=st.lists(st.sampled_from(["gzip", "deflate", "x-gzip", "identity"]), max_size=3),
+    cut=st.integers(min_value=0, max_value=40),
+    status=statuses,
+)
+def test_any_answer_in_any_encoding_gives_a_result_or_a_spacekit_error(
+    body: bytes, layers: list[str], cut: int, status: int
+) -> None:
+    for layer in layers:
+        if layer != "identity":
+            body = _layer(body, "deflate" if layer == "deflate" else "gzip")
+    body = body[: len(body) - cut] if cut < len(body) else body  # a stream cut short, too
+    with serving(encoded(body, ", ".join(layers) or "identity", status)) as url, _open(url) as store:
+        result_or_spacekit_error(lambda: store.get("1"))

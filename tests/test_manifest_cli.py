@@ -145,3 +145,13 @@ def test_the_schema_validates_good_manifests_and_refuses_bad_ones(tmp_path: Path
         assert list(validator.iter_errors(tomllib.loads(text))), text
         (tmp_path / "bad.toml").write_text(text)
         assert run("manifest", "check", "bad.toml").exit_code == 2, text
+
+
+def test_the_python_runs_take_a_manifest_path_or_name(tmp_path: Path) -> None:
+    with spacekit.connect("memory") as target:
+        report = spacekit.migrate(tmp_path / "spaces.toml", target)  # a pathlib.Path
+        assert report.ok and sorted(s.name for s in target.list()) == ["Ops", "Research"]
+        assert spacekit.verify("spaces.toml", target).ok  # a name ending in .toml
+        assert str(report.source) == "file at team"
+    with spacekit.connect("spaces.toml") as manifest:
+        assert [s.name for s in manifest.list()] == ["Research", "Ops"]

@@ -23,7 +23,7 @@ from migrate_helpers import FAST, emulator, fast_store, plant
 from spacekit_datablist._emulator import USER_ID
 
 import spacekit
-from spacekit._migrate import Outcome, migrate
+from spacekit._migrate import Outcome, Problem, migrate
 from spacekit._migrate._journal import Journal
 from spacekit._migrate._record import ADOPTED, UNRESOLVED
 from spacekit.testing import Emulator
@@ -161,3 +161,42 @@ def test_without_evidence_an_adoption_is_marked_for_a_person_to_see(source, tmp_
     assert ADOPTED in report.summary()
     (beta,) = [i for i in report.items if i.source_name == "beta"]
     assert not beta.adopted
+
+
+@pytest.mark.parametrize(
+    "problem, fields",
+    [
+        (Problem.FOREIGN, {"user_id": SOMEONE_ELSE}),
+        (Problem.PREEXISTING, {"createdAt": stamp(datetime.now(UTC) - timedelta(days=2))}),
+    ],
+)
+def test_verify_does_not_trust_a_journaled_adoption_the_evidence_refutes(
+    source, tmp_path: Path, problem: Problem, fields: dict[str, Any]
+):
+    """A journal says alpha's copy is a workspace that another user owns, or that was
+    created before the write was sent (an adoption made by an older version): verify
+    says it is not this migration's copy."""
+    datablist = emulator("datablist")
+    journal = tmp_path / "j.db"
+    assert migrate(source, fast_store(datablist), journal=journal).ok
+    (ours,) = ids(fast_store(datablist), "alpha")
+    theirs = datablist.add_workspace("alpha", **fields)["@id"]  # type: ignore[attr-defined]
+    del datablist.workspaces[ours]  # type: ignore[attr-defined]
+    with Journal.open(journal, create=False) as book:
+        (record,) = [r for r in book.records() if r.source_name == "alpha"]
+        record.target_id = theirs
+        book.record(record)
+    check = spacekit.verify(source, fast_store(datablist), journal=journal)
+    assert [(p.source_name, p.problem, p.target_id) for p in check.problems] == [("alpha", problem, theirs)]
+    assert "not this migration's copy" in (check.problems[0].detail or "")
+
+
+def test_a_sync_does_not_adopt_a_space_someone_else_made_meanwhile(source):
+    """``sync --apply`` writes through the same engine: the same attack, the same answer."""
+    datablist = emulator("datablist")
+    interloper = plant(datablist, "alpha", user_id=SOMEONE_ELSE)
+    report = spacekit.sync(source, fast_store(datablist), apply=True, concurrency=1)
+    assert not report.ok
+    (alpha,) = [i for i in report.items if i.source_name == "alpha"]
+    assert alpha.target_id != interloper.made and interloper.made in (alpha.error or "")
+    assert interloper.sent == 1

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import short_servers
 from short_servers import Short, ShortServer
 
 import spacekit
@@ -276,8 +277,13 @@ def memory_with(count: int, extra: tuple[str, ...] = ()) -> spacekit.SpaceStore:
 
 
 def case_sync_a_source_always_short_deletes_nothing() -> None:
-    for count, short in ((3, Short("count", n=1, times=99)), (251, Short("next", at=200, n=10, times=99))):
-        source = ShortServer(names(count - 1 if count == 3 else count), short=short)
+    shorts = (
+        (2, 3, Short("count", n=1, times=99), 100),  # count 3, 2 listed
+        (251, 251, Short("next", at=200, n=10, times=99), 100),  # the page at 200 holds 10
+        (7, 7, Short("middle", at=3, n=1, times=99), 3),  # 7 spaces, 1 missing
+    )
+    for served, count, short, page in shorts:
+        source = ShortServer(names(served), short=short, page=page)
         target = memory_with(count)
         with source.store() as src, pytest.raises(ProtocolError, match=r"source.*nothing was written"):
             spacekit.sync(src, target, apply=True, delete=True, force=True)
@@ -394,3 +400,82 @@ def test_sync_lists_the_source_again_before_it_says_matches() -> None:
     report = spacekit.sync(source, target, apply=True, progress=rename_once)
     assert not report.ok and "matches" not in report.summary()
     assert any("renamed meanwhile" in m for m in report.mismatches), report.mismatches
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def cli_sync(url: str, folder: str, *args: str) -> Any:
+    from click.testing import CliRunner
+
+    from spacekit._cli import main
+
+    target = os.path.join(folder, "target.db")
+    with spacekit.connect("local", path=target) as store:
+        for name in (*names(251), "stray"):
+            store.create(name)
+    config = os.path.join(folder, "spacekit.toml")
+    with open(config, "w", encoding="utf-8") as out:
+        out.write(
+            f'[stores.source]\nprovider = "neuroio"\ntoken = "{short_servers.TOKEN}"\nbase_url = "{url}"\n'
+            f'retries = 0\n[stores.target]\nprovider = "local"\npath = "{target}"\n'
+        )
+    os.chmod(config, 0o600)
+    result = CliRunner().invoke(main, list(args), env={"SPACEKIT_CONFIG": config})
+    with spacekit.connect("local", path=target) as store:
+        return result, sorted(space.name for space in store.list())
+
+
+def case_cli_sync_with_a_source_always_short_exits_5_and_deletes_nothing() -> None:
+    server = ShortServer(names(251), short=Short("next", at=200, n=10, times=99))
+    with server.serve() as url, tempfile.TemporaryDirectory() as folder:
+        result, left = cli_sync(url, folder, "sync", "source", "target", "--apply", "--delete")
+    assert result.exit_code == 5, result.output
+    assert "said 251 space(s), 210 were listed" in result.output and "nothing was written" in result.output
+    assert len(left) == 252
+
+
+def case_cli_sync_with_a_listing_that_adds_up_but_misses_exits_5_holding_deletes_back() -> None:
+    server = ShortServer(names(251), short=Short("hide", at=200, n=1, times=99))
+    with server.serve() as url, tempfile.TemporaryDirectory() as folder:
+        result, left = cli_sync(url, folder, "sync", "source", "target", "--apply", "--delete")
+    assert result.exit_code == 5, result.output
+    assert "delete(s) held back" in result.output and "space 200" in result.output
+    assert short_servers.TOKEN not in result.output
+    assert "space 200" in left and "Traceback" not in result.output
+
+
+def case_cli_migrate_with_a_target_always_short_exits_5() -> None:
+    server = ShortServer(names(7), page=3, short=Short("count", n=1, times=99))
+    with server.serve() as url, tempfile.TemporaryDirectory() as folder:
+        from click.testing import CliRunner
+
+        from spacekit._cli import main
+
+        config = os.path.join(folder, "spacekit.toml")
+        with open(config, "w", encoding="utf-8") as out:
+            out.write(
+                f'[stores.target]\nprovider = "neuroio"\ntoken = "{short_servers.TOKEN}"\nbase_url = "{url}"\n'
+                f'retries = 0\n[stores.source]\nprovider = "local"\npath = "{folder}/source.db"\n'
+            )
+        os.chmod(config, 0o600)
+        source = os.path.join(folder, "source.db")
+        with spacekit.connect("local", path=source) as store:
+            store.create("new one")
+        result = CliRunner().invoke(main, ["migrate", "source", "target"], env={"SPACEKIT_CONFIG": config})
+    assert result.exit_code == 5, result.output
+    assert "said 8 space(s), 7 were listed" in result.output
+    assert not [line for line in server.log if not line.startswith("GET")]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        case_cli_sync_with_a_source_always_short_exits_5_and_deletes_nothing,
+        case_cli_sync_with_a_listing_that_adds_up_but_misses_exits_5_holding_deletes_back,
+        case_cli_migrate_with_a_target_always_short_exits_5,
+    ],
+)
+@pytest.mark.memory_ceiling
+def test_the_cli_with_short_listings(case: Any) -> None:
+    case()

@@ -8,10 +8,12 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from migrate_helpers import configured_work, emulator, fast_store, mutating
+from short_servers import Short, ShortServer
 
 import spacekit
 from spacekit._cli import main
@@ -195,3 +197,38 @@ def test_a_plan_copied_with_its_manifest_to_another_checkout_applies(
     applied = run("--apply-plan", "plan.json", "--journal", "j.db")
     assert applied.exit_code == 0, applied.output
     assert sorted(state(work)) == ["Keep", "New", "Renamed"]
+
+
+def case_a_short_target_listing_refuses_the_whole_plan(tmp_path: Path) -> None:
+    target = ShortServer(["a", "b", "stale"])
+    source = spacekit.connect("memory")
+    for name in ("a", "b", "c"):
+        source.create(name)
+    with target.store() as dst:
+        sync(source, dst, delete=True).save(tmp_path / "plan.json")
+        target.short = Short("count", n=1, times=99)  # from now on, every listing falls short
+        with pytest.raises(spacekit.ProtocolError, match="said 4 space"):
+            sync(source, dst, plan=tmp_path / "plan.json", journal=tmp_path / "j.db")
+    assert [line for line in target.log if not line.startswith("GET")] == []  # nothing written
+    assert target.names() == ["a", "b", "stale"]
+
+
+def case_a_short_source_listing_refuses_the_whole_plan(tmp_path: Path) -> None:
+    source = ShortServer(["a", "b", "c"], page=2)
+    target = spacekit.connect("memory")
+    target.create("stale")
+    with source.store() as src:
+        sync(src, target, delete=True).save(tmp_path / "plan.json")
+        source.short = Short("next", at=2, n=0, times=99)  # "c" is never listed again
+        with pytest.raises(spacekit.ProtocolError, match="said 3 space"):
+            sync(src, target, plan=tmp_path / "plan.json")
+    assert [s.name for s in target.list()] == ["stale"]  # no create, no delete
+
+
+@pytest.mark.parametrize(
+    "case",
+    [case_a_short_target_listing_refuses_the_whole_plan, case_a_short_source_listing_refuses_the_whole_plan],
+)
+@pytest.mark.memory_ceiling
+def test_a_listing_that_falls_short_refuses_the_whole_plan(case: Any, tmp_path: Path) -> None:
+    case(tmp_path)

@@ -6,11 +6,13 @@ This module imports click only: a command loads the rest when it runs.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from .._suggest import closest
 
@@ -49,21 +51,56 @@ def store_option(function: F) -> F:
     )(function)
 
 
+def journal_option(help: str) -> Callable[[F], F]:
+    """``--journal PATH``: ``~`` expanded (even quoted) and made absolute, so that the
+    path a message prints resumes the same journal from any folder."""
+    return click.option(
+        "--journal", type=click.Path(dir_okay=False), callback=_absolute, metavar="PATH", help=help
+    )
+
+
+def _absolute(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else os.path.abspath(os.path.expanduser(value))
+
+
 def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="plain JSON instead of a table")(function)
 
 
-def complete_store(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion for a store: the configured stores, then the providers."""
-    from .. import _config, _registry
+def complete_store(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion where a store goes: the configured stores, the providers, then the
+    manifest files of the folder; a word that looks like a path completes as a file."""
+    from .. import _config, _manifest, _registry
     from .._errors import SpacekitError
 
+    if incomplete.startswith(("/", ".", "~")) or os.sep in incomplete:
+        return [CompletionItem(incomplete, type="file")]  # the shell completes paths best
     try:
         configured = list(_config.load().stores)
     except SpacekitError:  # a broken config file must not break the shell
         configured = []
-    candidates = dict.fromkeys([*configured, *_registry.names()])
-    return [name for name in candidates if name.startswith(incomplete)]
+    try:
+        files = sorted(
+            entry.name
+            for entry in os.scandir(".")
+            if entry.name.endswith(tuple(_manifest.FORMATS)) and entry.is_file()
+        )
+    except OSError:
+        files = []
+    candidates = dict.fromkeys([*configured, *_registry.names(), *files])
+    return [CompletionItem(name) for name in candidates if name.startswith(incomplete)]
+
+
+def complete_emulated(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of a provider that ships an emulator."""
+    from .. import _registry
+    from .._errors import ConfigError
+
+    return [
+        CompletionItem(name)
+        for name, plugin in _registry.status().items()
+        if name.startswith(incomplete) and not isinstance(plugin, ConfigError) and plugin.emulator()
+    ]
 
 
 class Group(click.Group):

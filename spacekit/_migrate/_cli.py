@@ -33,6 +33,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from .._commands._common import complete_store, journal_option
 from .._errors import ProviderError, SpacekitError
 from .._exitcodes import INTERRUPTED, OK, PARTIAL, USAGE, exit_code
 from .._output import table
@@ -160,8 +161,8 @@ def _show_verify(report: VerifyReport) -> None:
 
 
 @click.command("migrate")
-@click.argument("source")
-@click.argument("target")
+@click.argument("source", shell_complete=complete_store)
+@click.argument("target", shell_complete=complete_store)
 @click.option("--dry-run", is_flag=True, help="print the plan; write nothing (not even the journal)")
 @click.option(
     "--on-conflict",
@@ -170,9 +171,7 @@ def _show_verify(report: VerifyReport) -> None:
     show_default=True,
     help="when the target already has a space of that name",
 )
-@click.option(
-    "--journal", type=click.Path(dir_okay=False), help="SQLite file recording every write; resume with it"
-)
+@journal_option("SQLite file recording every write; resume with it")
 @click.option(
     "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="parallel writes"
 )
@@ -224,9 +223,9 @@ def migrate(
 
 
 @click.command("verify")
-@click.argument("source")
-@click.argument("target")
-@click.option("--journal", type=click.Path(dir_okay=False), help="compare the pairs this journal recorded")
+@click.argument("source", shell_complete=complete_store)
+@click.argument("target", shell_complete=complete_store)
+@journal_option("compare the pairs this journal recorded")
 @click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
 def verify(source: str, target: str, journal: str | None, as_json: bool) -> None:
     """Check that TARGET holds what SOURCE holds; exit 1 if anything is missing or differs."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Protocol
 
 import attrs
 
@@ -81,11 +81,32 @@ def judge(candidates: Iterable[Space], sent_at: datetime | None, caller: str | N
     return Adoption(chosen[0] if chosen else None, tuple(refused), proven=bool(proven))
 
 
-def refusal(space: Space, sent_at: datetime | None, caller: str | None) -> str | None:
+class Evidenced(Protocol):
+    """What the evidence reads of a space: a ``Space``, or verify's view of one."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def owner(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime | None: ...
+
+
+def refusal(space: Evidenced, sent_at: datetime | None, caller: str | None) -> str | None:
     """Why ``space`` cannot be the result of a write first sent at ``sent_at`` by
     ``caller``; None if nothing the provider says rules it out."""
+    return foreign(space, caller) or earlier(space, sent_at)
+
+
+def foreign(space: Evidenced, caller: str | None) -> str | None:
+    """Why ``space`` is someone else's (its owner is not the caller), else None."""
     if caller is not None and space.owner is not None and space.owner != caller:
         return f"{space.id} bears the name but is owned by another user ({space.owner})"
+    return None
+
+
+def earlier(space: Evidenced, sent_at: datetime | None) -> str | None:
+    """Why ``space`` was there before a write first sent at ``sent_at``, else None."""
     if sent_at is not None and space.created_at is not None and space.created_at < sent_at - SKEW:
         return (
             f"{space.id} bears the name but was created before the write was sent "

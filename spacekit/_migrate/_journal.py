@@ -126,16 +126,20 @@ class Journal:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, create: bool, read_only: bool = False) -> Journal:
-        """Open the journal at ``path``; a missing file is created only if ``create``.
+        """Open the journal at ``path`` (``~`` expanded); a missing file is created only
+        if ``create``, in a folder that exists.
 
         ``read_only`` reads a copy of the file (and of its ``-wal``, if a killed run
         left one) made in a temporary folder: nothing beside the journal is created,
         changed or locked, and the records of a killed run are still seen.
         """
-        text = os.path.abspath(os.fspath(path))
+        text = os.path.abspath(os.path.expanduser(os.fspath(path)))
         exists = os.path.exists(text)
         if not exists and not create:
             raise ConfigError(f"no migration journal at {text}")
+        folder = os.path.dirname(text)
+        if not exists and not os.path.isdir(folder) and not os.path.lexists(folder):
+            raise ConfigError(f"cannot create the journal {text}: the folder {folder} does not exist")
         copy = None
         with _translated(text):
             where = text

@@ -281,6 +281,7 @@ class Problem(enum.StrEnum):
     DIFFERS = "differs"  # a field both stores hold differs
     DUPLICATE = "duplicate"  # more than one target space has the name
     PREEXISTING = "preexisting"  # the journaled target existed before the run wrote it
+    FOREIGN = "foreign"  # the journaled target is owned by another user than the caller
     CLAIMED_TWICE = "claimed_twice"  # two source spaces are journaled with one target space
     SOURCE_MISSING = "source_missing"  # journaled, but gone from the source
 

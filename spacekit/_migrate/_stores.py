@@ -27,7 +27,7 @@ from .._manifest import manifest_of
 from .._store import AsyncSpaceStore, SpaceStore
 from ._report import Identity
 
-StoreLike = SpaceStore | str
+StoreLike = SpaceStore | str | os.PathLike[str]
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _LOOPBACK: Final = "loopback"
 _UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -45,8 +45,11 @@ def identity(store: SpaceStore, name: str | None = None) -> Identity:
 
 
 @contextlib.contextmanager
-def opened(value: StoreLike, role: str) -> Iterator[tuple[SpaceStore, Identity]]:
-    """The store for ``value`` and its identity; a store opened here is closed on exit."""
+def opened(value: object, role: str) -> Iterator[tuple[SpaceStore, Identity]]:
+    """The store for ``value`` (a store, a store's name, or a manifest's path) and its
+    identity; a store opened here is closed on exit."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
     if isinstance(value, SpaceStore):
         yield value, identity(value)
         return
@@ -56,7 +59,7 @@ def opened(value: StoreLike, role: str) -> Iterator[tuple[SpaceStore, Identity]]
         )
     if not isinstance(value, str):
         raise ValidationError(
-            f"the {role} must be a SpaceStore or a store's name, not {type(value).__name__}"
+            f"the {role} must be a SpaceStore, a store's name or a manifest's path, not {type(value).__name__}"
         )
     with connect(value) as store:
         yield store, identity(store, value)

@@ -9,7 +9,9 @@ is now:
 - each journaled target still carries the intended name (a rename, a transform's
   new name, or the form the target declares it stores names in);
 - no journaled target existed before the run wrote it (its id is not among those
-  that bore the name when the write was first sent);
+  that bore the name when the write was first sent, and, where the provider gives a
+  creation time, it was not created before the write was sent), and none is owned
+  by another user than the caller, where the provider says (``_evidence``);
 - every source space the recorded selection takes is journaled (else missing), and
   every journaled one is still in the source.
 
@@ -30,11 +32,13 @@ import contextlib
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 import attrs
 
 from .._model import Space
 from .._store import SpaceStore
+from ._evidence import earlier, foreign
 from ._journal import Journal
 from ._plan import matches
 from ._record import CREATES, Record, State
@@ -47,16 +51,20 @@ _PAIRED = frozenset({State.DONE, State.SKIPPED})
 
 @attrs.frozen
 class Known:
-    """A target space as verify sees it: ``subspaces`` holds their exact names."""
+    """A target space as verify sees it: ``subspaces`` holds their exact names; the
+    owner and creation time are the evidence of whose it is (``_evidence``)."""
 
     id: str
     name: str
     description: str | None = None
     subspaces: frozenset[str] = frozenset()
+    owner: str | None = None
+    created_at: datetime | None = None
 
     @classmethod
     def of(cls, space: Space) -> Known:
-        return cls(space.id, space.name, space.description, frozenset(s.name for s in space.subspaces))
+        names = frozenset(s.name for s in space.subspaces)
+        return cls(space.id, space.name, space.description, names, space.owner, space.created_at)
 
 
 def verify(
@@ -168,6 +176,7 @@ class _JournalCheck:
     ) -> None:
         self.source, self.target, self.book = source, target, book
         self.targets, self.fields, self.scope = targets, fields, scope
+        self.caller = target.caller()  # known once the target was listed
         self.records = {record.source_id: record for record in book.records()}
         paired = [r.target_id for r in self.records.values() if r.state in _PAIRED and r.target_id]
         self.owners = Counter(paired)
@@ -237,18 +246,29 @@ class _JournalCheck:
                 Problem.CLAIMED_TWICE,
                 f"{self.owners[found.id]} source spaces are journaled with this one target space",
             )
-        if record.action in CREATES and found.id in (record.preexisting or ()):
-            return problem(
-                Problem.PREEXISTING,
-                "the journaled target space already bore the name before the run wrote it: "
-                "it is not this migration's copy",
-            )
+        wrong = self._not_written(found, record) if record.action in CREATES else None
+        if wrong is not None:
+            return problem(wrong[0], f"{wrong[1]}: it is not this migration's copy")
         wanted = _expected(space.name, record.source_name, record.target_name)
         # not the journal's stored_name: only the name meant, or the form the target declares
         accepted = {wanted, self.target.stored_name(wanted or "")}
         name = found.name if found.name in accepted else wanted
         description = _expected(space.description, record.source_description, record.target_description)
         return _differences(space, found, name, description, self.fields)
+
+    def _not_written(self, found: Known, record: Record) -> tuple[Problem, str] | None:
+        """Why the journaled target of a create cannot be what the write made: it bore
+        the name before, is owned by another user, or was created before the write."""
+        if found.id in (record.preexisting or ()):
+            return (
+                Problem.PREEXISTING,
+                "the journaled target space already bore the name before the run wrote it",
+            )
+        why = foreign(found, self.caller)
+        if why is not None:
+            return Problem.FOREIGN, why
+        why = earlier(found, record.sent_at)
+        return None if why is None else (Problem.PREEXISTING, why)
 
 
 def _expected(current: str | None, journaled: str | None, intended: str | None) -> str | None:

@@ -29,6 +29,7 @@ from typing import Final
 import click
 
 from .. import _output
+from .._commands._common import complete_store, journal_option
 from .._exitcodes import OK, PARTIAL, PROVIDER
 from .._migrate._cli import _errors_to_exit, _print_json
 from ._report import CHANGES, SyncItem, SyncReport, TooManyChanges
@@ -104,8 +105,8 @@ def _show(report: SyncReport, verbose: bool) -> None:
 
 
 @click.command("sync")
-@click.argument("source", required=False)
-@click.argument("target", required=False)
+@click.argument("source", required=False, shell_complete=complete_store)
+@click.argument("target", required=False, shell_complete=complete_store)
 @click.option("--apply", "apply_", is_flag=True, help="carry the plan out (without it, only print the plan)")
 @click.option(
     "--plan-out",
@@ -131,9 +132,7 @@ def _show(report: SyncReport, verbose: bool) -> None:
 @click.option(
     "--check", is_flag=True, help="exit 1 if TARGET differs from SOURCE, 0 if they match; write nothing"
 )
-@click.option(
-    "--journal", type=click.Path(dir_okay=False), help="SQLite file recording every write; resume with it"
-)
+@journal_option("SQLite file recording every write; resume with it")
 @click.option(
     "--select",
     "select",

@@ -28,13 +28,12 @@ import contextlib
 import functools
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 import attrs
 
-from .._connect import connect
 from .._errors import (
     AuthenticationError,
     NotFound,
@@ -47,7 +46,7 @@ from .._errors import (
     ValidationError,
 )
 from .._listing import until_complete
-from .._manifest import is_manifest_path, manifest_of
+from .._manifest import manifest_of
 from .._migrate._apply import Stop, Writer
 from .._migrate._journal import Journal
 from .._migrate._lock import held
@@ -63,7 +62,7 @@ from .._migrate._plan import (
 from .._migrate._record import UNRESOLVED, Action, Outcome, Record, State
 from .._migrate._report import Identity, MigrationItem
 from .._migrate._run import _restated
-from .._migrate._stores import StoreLike, identity, opened
+from .._migrate._stores import StoreLike, opened
 from .._model import Space
 from .._store import SpaceStore
 from ._plan import DELETE_KEY, Pair, Plan, check_options, check_safety, make_plan, rename_hints
@@ -78,8 +77,8 @@ Progress = Callable[[SyncItem], None]
 
 
 def sync(
-    source: StoreLike | os.PathLike[str] | None = None,
-    target: StoreLike | os.PathLike[str] | None = None,
+    source: StoreLike | None = None,
+    target: StoreLike | None = None,
     *,
     apply: bool = False,
     delete: bool = False,
@@ -123,8 +122,8 @@ def sync(
         raise ValidationError("sync needs a source and a target (or a saved plan)")
     choose = selector(select)
     with contextlib.ExitStack() as stack:
-        src, src_id = stack.enter_context(_opened(source, "source"))
-        dst, dst_id = stack.enter_context(_opened(target, "target"))
+        src, src_id = stack.enter_context(opened(source, "source"))
+        dst, dst_id = stack.enter_context(opened(target, "target"))
         limit = check_options(dst, delete, max_changes, concurrency)
         check_distinct(src, src_id, dst, dst_id)
         if saved is not None:
@@ -217,18 +216,6 @@ def sync(
             report, items=tuple(items), applied=True, mismatches=mismatches, unreadable=proof.unreadable
         )
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-@contextlib.contextmanager
-def _opened(value: object, role: str) -> Iterator[tuple[SpaceStore, Identity]]:
-    """A store, a name, or a manifest's path, opened (and closed, if opened here)."""
-    if isinstance(value, str | os.PathLike) and is_manifest_path(os.fspath(value)):
-        path = os.fspath(value)
-        with connect("file", path=path) as store:
-            yield store, identity(store)
-        return
-    with opened(value, role) as pair:  # type: ignore[arg-type]  # opened checks the type
-        yield pair
 
 
 def _journal(path: str | os.PathLike[str] | None, apply: bool) -> Journal | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fuzzing import (
     bodies,
     fuzz_settings,
@@ -19,6 +20,8 @@ from spacekit_datablist._emulator import DatablistEmulator
 from spacekit_datablist._wire import created_id, error_message, workspace_items
 
 import spacekit
+
+pytestmark = pytest.mark.memory_ceiling  # hostile answers: a regression fails, not the machine
 
 WORKSPACE = {
     "@id": "w1",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fuzzing import (
     bodies,
     fuzz_settings,
@@ -19,6 +20,8 @@ from spacekit_instabase._emulator import InstabaseEmulator
 from spacekit_instabase._payload import error_message, read_envelope, read_spaces
 
 import spacekit
+
+pytestmark = pytest.mark.memory_ceiling  # hostile answers: a regression fails, not the machine
 
 SPACE = {
     "repo_owner": "acme",

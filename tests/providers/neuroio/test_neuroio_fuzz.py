@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fuzzing import (
     bodies,
     fuzz_settings,
@@ -18,6 +19,8 @@ from spacekit_neuroio._emulator import NeuroIOEmulator
 from spacekit_neuroio._provider import _envelope, _read_page
 
 import spacekit
+
+pytestmark = pytest.mark.memory_ceiling  # hostile answers: a regression fails, not the machine
 
 SPACE = {"id": 1, "name": "a space", "extra": None}
 TOKEN = {
