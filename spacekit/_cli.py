@@ -20,6 +20,7 @@ line against the command's own help). Tables, JSON and progress bars are printed
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any, Final
 
 import click
@@ -124,6 +125,36 @@ class _Main(Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Every command, ``--help`` and ``--version`` too: success only once stdout is delivered."""
+        from . import _output
+
+        if _output.stdout_closed():  # every write would vanish: do nothing, say so
+            click.echo("Error: standard output is closed; nothing was done (send it to /dev/null)", err=True)
+            sys.exit(_exitcodes.OUTPUT)
+        try:
+            try:
+                result = super().main(*args, **kwargs)
+            except SystemExit as exc:  # how click ends, in its standalone mode
+                if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # click's own exit 1 on EPIPE
+                    sys.exit(BROKEN_PIPE)
+                if exc.code not in (0, None):
+                    raise
+                result = exc
+            _output.finish()  # output its reader left unread is a broken pipe too
+        except BrokenPipeError:
+            _output.silence_stdout()
+            sys.exit(BROKEN_PIPE)
+        except OSError as exc:  # --help or --version could not be written
+            if not (failure := _output.write_failure(exc)):
+                raise
+            _output.silence_stdout()
+            click.echo(f"Error: {failure}", err=True)
+            sys.exit(_exitcodes.OUTPUT)
+        if isinstance(result, SystemExit):
+            raise result
+        return result
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -138,7 +169,13 @@ class _Main(Group):
             silence_stdout()
             ctx.exit(BROKEN_PIPE)
         except Exception as exc:  # no traceback, and no secret, for any error
+            from . import _output
             from ._redact import redact
+
+            if failure := _output.write_failure(exc):  # stdout full, say
+                _output.silence_stdout()  # what is left in its buffer must not fail again at exit
+                click.echo(f"Error: {failure}", err=True)
+                ctx.exit(_exitcodes.OUTPUT)
 
             shown = str(exc) if isinstance(exc, SpacekitError) else f"unexpected {type(exc).__name__}: {exc}"
             click.echo(f"Error: {redact(shown, ctx.meta.get(SECRETS, ()))}", err=True)

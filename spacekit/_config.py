@@ -14,16 +14,19 @@ store ``work``, ``SPACEKIT_NEUROIO_TOKEN`` for ``connect("neuroio")``.
 
 String values in the file may be references, resolved only for the store in use:
 ``env:NAME``, ``file:PATH`` (``~`` expanded, relative to the file's folder, contents
-stripped) and ``keyring:SERVICE/USER`` (needs the ``keyring`` package). Every mistake
-is a ``ConfigError`` naming the file, the store and the key, and never a secret's
-value. A literal secret in a file that others may read draws a ``UserWarning``.
+stripped) and ``keyring:SERVICE/USER`` (needs the ``keyring`` package). A ``file://``
+URL is not a reference: it is taken as it is written (and is no http(s) URL). Every
+mistake is a ``ConfigError`` naming the file, the store and the key, and never a
+secret's value; nor the value of any setting read from a reference or the
+environment, whatever its key: such a value is ``sourced`` and messages name where
+it came from instead. A literal secret in a file that others may read draws a
+``UserWarning``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import stat
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,7 +37,9 @@ import platformdirs
 
 from . import _registry
 from ._errors import ConfigError
+from ._input import read_regular
 from ._plugin import Plugin, Setting, check_settings
+from ._settings import sourced
 from ._suggest import did_you_mean
 
 CONFIG_VARIABLE = "SPACEKIT_CONFIG"
@@ -102,7 +107,7 @@ def load() -> Config:
     path, explicit = config_path()
     if not explicit and not path.exists():
         return Config(path)
-    content = read_regular_file(path, MAX_CONFIG_FILE, f"{path}: the config file")
+    content = read_regular(path, MAX_CONFIG_FILE, f"{path}: the config file")
     import tomllib  # here: with no config file, nothing reads TOML
 
     try:
@@ -229,38 +234,14 @@ def _environment(name: str, plugin: Plugin) -> dict[str, Any]:
     for key, setting in _configurable(plugin).items():
         variable = env_prefix(name) + key.upper()
         if variable in os.environ:
-            value = {key: os.environ[variable]}
+            value = {key: sourced(os.environ[variable], f"the value of ${variable}")}
             result |= check_settings({key: setting}, value, provider=plugin.name, where=variable)
     return result
 
 
-def read_regular_file(path: Path, limit: int, which: str) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; anything else is a
-    ``ConfigError`` starting with ``which`` ("the file x, which")."""
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise ConfigError(f"{which} cannot be read ({exc.strerror})") from None
-    try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise ConfigError(f"{which} is a folder, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{which} is not a regular file (a device, a FIFO or a socket)")
-        with os.fdopen(descriptor, "rb", closefd=False) as file:
-            data = file.read(limit + 1)
-    except OSError as exc:
-        raise ConfigError(f"{which} cannot be read ({exc.strerror})") from None
-    finally:
-        os.close(descriptor)
-    if len(data) > limit:
-        raise ConfigError(f"{which} is larger than {limit} bytes")
-    return data
-
-
 def _is_reference(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(REFERENCE_KINDS)
+    """Whether a value is a reference: ``file://`` starts a URL, not a file reference."""
+    return isinstance(value, str) and value.startswith(REFERENCE_KINDS) and not value.startswith("file://")
 
 
 def _dereference(value: Any, key: str, where: str, folder: Path) -> Any:
@@ -269,10 +250,11 @@ def _dereference(value: Any, key: str, where: str, folder: Path) -> Any:
     kind, _, target = value.partition(":")
     label = f"{where}: key {key!r}"
     if kind == "env":
-        return _from_env(target, label)
+        return sourced(_from_env(target, label), f"the value of ${target}")
     if kind == "file":
-        return _from_file(folder / Path(target).expanduser(), label)
-    return _from_keyring(target, label)
+        path = folder / Path(target).expanduser()
+        return sourced(_from_file(path, label), f"the contents of the file {path}")
+    return sourced(_from_keyring(target, label), f"the keyring's password for {target}")
 
 
 def _from_env(variable: str, label: str) -> str:
@@ -284,7 +266,7 @@ def _from_env(variable: str, label: str) -> str:
 
 def _from_file(path: Path, label: str) -> str:
     """A regular file's text, at most ``MAX_REFERENCED_FILE`` bytes; never a device, FIFO or folder."""
-    data = read_regular_file(path, MAX_REFERENCED_FILE, f"{label} refers to the file {path}, which")
+    data = read_regular(path, MAX_REFERENCED_FILE, f"{label} refers to the file {path}, which")
     try:
         value = data.decode("utf-8").strip()
     except UnicodeDecodeError:

@@ -4,7 +4,8 @@
 schema that ``connect`` and the config file accept (``ENGINE_SETTINGS``) is derived
 from it. ``EngineConfig.from_settings`` checks the ranges (a timeout is positive and
 finite, retries a non-negative whole number, ...) and says which store and which
-setting is wrong; a secret's value is never part of the message.
+setting is wrong; a secret's value, or a value read from a reference or the
+environment, is never part of the message.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@
 4   authentication or permission refused
 5   any other provider failure (unavailable, rate limited, conflict, unreadable answer)
 70  an unexpected internal error (a bug)
+74  the output could not be written (stdout closed, or a full disk)
 130 interrupted (Ctrl-C)
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from ._errors import AuthenticationError, NotFound, PermissionDenied, ProviderError, SpacekitError
 
 OK, PARTIAL, USAGE, NOT_FOUND, DENIED, PROVIDER, INTERNAL, INTERRUPTED = 0, 1, 2, 3, 4, 5, 70, 130
+OUTPUT = 74  # sysexits' EX_IOERR
 
 _BY_ERROR: Sequence[tuple[type[SpacekitError], int]] = (
     (NotFound, NOT_FOUND),

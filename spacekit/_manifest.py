@@ -38,6 +38,8 @@ from typing import Any, Final
 import attrs
 
 from ._errors import ConfigError, NotFound, ValidationError
+from ._exchange import load_json
+from ._input import read_regular
 from ._model import Capability, Space, SpaceKind
 from ._plugin import Plugin, Setting
 from ._store import AsyncSpaceStore, SpaceStore
@@ -99,15 +101,13 @@ def read_manifest(path: str, form: str | None = None) -> Manifest:
     if form not in FORMATS.values():
         known = ", ".join(FORMATS)
         raise ConfigError(f"{path}: a manifest's name must end in {known} (or give format=toml|jsonl|json)")
+    if not os.path.lexists(path):
+        raise ConfigError(f"no manifest at {path}")
+    data = read_regular(path, None, f"the manifest {path}")
     try:
-        with open(path, encoding="utf-8") as file:
-            text = file.read()
-    except FileNotFoundError:
-        raise ConfigError(f"no manifest at {path}") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValidationError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the manifest {path}: {exc.strerror}") from None
     name = None
     if form == "toml":
         name, entries = _toml(text, path)
@@ -125,6 +125,10 @@ def _toml(text: str, path: str) -> tuple[str | None, list[Entry]]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ValidationError(f"{path}: not readable: arrays or tables nested too deep") from None
+    except ValueError as exc:  # a whole number of thousands of digits
+        raise ValidationError(f"{path}: not readable: {_reason(exc)}") from None
     unknown = sorted(set(document) - {"spaces", "manifest"})
     if unknown:
         raise ValidationError(
@@ -248,9 +252,10 @@ def _space(data: Mapping[str, Any]) -> Space:
     check_name(name)
     check_description(data.get("description"))
     kind = data.get("kind")
-    if kind is not None and kind not in {k.value for k in SpaceKind}:
+    if kind is not None and (not isinstance(kind, str) or kind not in {k.value for k in SpaceKind}):
         allowed = ", ".join(k.value for k in SpaceKind)
-        raise ValidationError(f"kind must be one of {allowed}, not {kind!r}", fields={"kind": "unknown kind"})
+        shown = repr(kind)[:100] if isinstance(kind, str) else f"a {type(kind).__name__}"
+        raise ValidationError(f"kind must be one of {allowed}, not {shown}", fields={"kind": "unknown kind"})
     fields = {k: v for k, v in data.items() if k not in ("provider", "id", "raw")}
     space = Space.from_dict({**fields, "provider": PROVIDER, "id": name})
     return attrs.evolve(space, raw={k: v for k, v in data.items() if k in TOML_KEYS})
@@ -262,11 +267,11 @@ def _json_lines(text: str, path: str) -> list[Entry]:
         if not row.strip():
             continue
         try:
-            entries.append(_from_json(json.loads(row), number))
-        except json.JSONDecodeError as exc:
-            problems.append(f"line {number}: not valid JSON: {exc.msg} at column {exc.colno}")
-        except ValidationError as exc:
+            entries.append(_from_json(load_json(row), number))
+        except ValidationError as exc:  # a ValueError too: caught first
             problems.append(f"line {number}: {exc}")
+        except ValueError as exc:
+            problems.append(f"line {number}: not valid JSON: {exc}")
     _raise(problems, path)
     return entries
 
@@ -282,7 +287,14 @@ def _json_array(text: str, path: str) -> list[Entry]:
             if text.startswith("]", at):
                 break
             line = text.count("\n", 0, at) + 1
-            value, at = decoder.raw_decode(text, at)
+            try:
+                value, at = decoder.raw_decode(text, at)
+            except RecursionError:
+                raise ValidationError(f"{path}: not readable: nested too deep (line {line})") from None
+            except json.JSONDecodeError:
+                raise
+            except ValueError as exc:  # a whole number of thousands of digits
+                raise ValidationError(f"{path}: not readable: {_reason(exc)} (line {line})") from None
             try:
                 entries.append(_from_json(value, line))
             except ValidationError as exc:
@@ -298,6 +310,11 @@ def _json_array(text: str, path: str) -> list[Entry]:
         raise ValidationError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
     _raise(problems, path)
     return entries
+
+
+def _reason(error: ValueError) -> str:
+    """What a parser's ``ValueError`` says, without the text it quotes."""
+    return str(error).split(":")[0][:200]
 
 
 def _skip(text: str, at: int) -> int:

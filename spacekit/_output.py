@@ -9,14 +9,21 @@
 - ``progress``: a bar on stderr while it is a terminal (count, rate and, when the
   total is known, the time left); nothing otherwise.
 - Colour only on a terminal, never with ``NO_COLOR`` set.
+- Output that cannot be delivered is never taken for success: ``stdout_closed``
+  says the process has no stdout at all (``>&-``), ``write_failure`` recognises a
+  write that failed (a full disk, ``/dev/full``), and ``finish`` raises
+  ``BrokenPipeError`` when stdout's reader left before reading everything (``|
+  head -c1``), which a pipe's buffer would otherwise hide.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -46,6 +53,56 @@ def _isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # no isatty, or closed
+        return False
+
+
+def stdout_closed() -> bool:
+    """Whether the process has no stdout (started with ``>&-``): Python then sets
+    ``sys.stdout`` to None, and every write would be dropped without a word."""
+    return sys.stdout is None
+
+
+#: errors of a write that did not happen (a full disk, a closed descriptor, a device failing)
+_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF, errno.EROFS})
+
+
+def write_failure(error: BaseException) -> str | None:
+    """The message for an error of writing the output, or None for any other error."""
+    if isinstance(error, OSError) and not isinstance(error, BrokenPipeError) and error.errno in _WRITE_ERRORS:
+        reason = error.strerror or type(error).__name__
+        return f"the output could not be written ({reason}); what the command did before stands"
+    return None
+
+
+def finish() -> None:
+    """Flush stdout at the end of a command; ``BrokenPipeError`` if its reader left
+    with output unread (the pipe took it, but no one will read it)."""
+    stream = sys.stdout
+    if stream is None:
+        return
+    stream.flush()
+    if _reader_left_early(stream):
+        raise BrokenPipeError(errno.EPIPE, "the reader of standard output left before reading it all")
+
+
+def _reader_left_early(stream: Any) -> bool:
+    """Whether ``stream`` is a pipe whose reader has gone while bytes are still in it."""
+    try:
+        import fcntl
+        import select
+        import termios
+
+        descriptor = stream.fileno()
+        if not stat.S_ISFIFO(os.fstat(descriptor).st_mode):
+            return False
+        poll = select.poll()
+        poll.register(descriptor, select.POLLOUT)
+        if not any(events & select.POLLERR for _, events in poll.poll(0)):
+            return False  # the reader is still there
+        unread = bytearray(4)
+        fcntl.ioctl(descriptor, termios.FIONREAD, unread, True)
+        return int.from_bytes(unread, sys.byteorder) > 0
+    except (ImportError, AttributeError, ValueError, OSError):  # not POSIX, or no real descriptor
         return False
 
 

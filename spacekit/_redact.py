@@ -120,7 +120,10 @@ class LogScrubber(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         secrets = _live_secrets()
         if secrets:
-            message = record.getMessage()
+            try:
+                message = record.getMessage()
+            except Exception:  # its arguments do not fit: shown as they are, redacted
+                message = f"{record.msg!s} (arguments: {record.args!r})"
             cleaned = redact(message, secrets)
             if cleaned != message:
                 record.msg, record.args = cleaned, None

@@ -3,6 +3,12 @@
 ``Setting`` declares one setting (from keywords, the environment or the config
 file) or one keyword option; ``check_settings`` is the one place settings are
 coerced and checked, ``check_option_values`` the one place options are.
+
+A value read from somewhere else (an ``env:``, ``file:`` or ``keyring:`` reference,
+a ``SPACEKIT_*`` variable) is marked with ``sourced``: whatever key it landed in, it
+could be a secret, so its ``repr`` names where it came from instead of showing it,
+and every message about a bad setting (which shows values by ``repr``) follows.
+The mark survives coercion to a number; ``str()`` and arithmetic see the value.
 """
 
 from __future__ import annotations
@@ -15,6 +21,65 @@ import attrs
 
 from ._errors import ConfigError, ValidationError
 from ._suggest import did_you_mean
+
+
+class _Sourced:
+    """The mark of a value read from a reference or the environment (see ``sourced``)."""
+
+    origin: str
+
+    def __repr__(self) -> str:
+        return f"<{self.origin}, not shown>"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a copy keeps the value and its mark
+        return (sourced, (self._value(), self.origin))
+
+    def _value(self) -> Any:
+        raise NotImplementedError
+
+
+class _SourcedStr(_Sourced, str):
+    def _value(self) -> str:
+        return str.__str__(self)
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+
+class _SourcedInt(_Sourced, int):
+    def _value(self) -> int:
+        return int(self)
+
+    def __str__(self) -> str:
+        return int.__repr__(self)
+
+
+class _SourcedFloat(_Sourced, float):
+    def _value(self) -> float:
+        return float(self)
+
+    def __str__(self) -> str:
+        return float.__repr__(self)
+
+
+_SOURCED: Mapping[type, type] = {str: _SourcedStr, int: _SourcedInt, float: _SourcedFloat}
+
+
+def sourced(value: Any, origin: str) -> Any:
+    """``value`` marked as read from ``origin`` ("the value of $TOKEN"):
+    its ``repr``, and so any message about it, names the origin and not the value.
+    Other kinds (a boolean) are returned unmarked: no message shows them."""
+    kind = _SOURCED.get(type(value))
+    if kind is None:
+        return value
+    marked = kind(value)
+    marked.origin = origin
+    return marked
+
+
+def origin_of(value: object) -> str | None:
+    """Where a ``sourced`` value came from; None for a value given as it is."""
+    return value.origin if isinstance(value, _Sourced) else None
 
 
 @attrs.frozen
@@ -97,6 +162,12 @@ def check_settings(
 
 
 def _coerce(setting: Setting, value: Any, label: str) -> Any:
+    origin = origin_of(value)
+    coerced = _coerce_value(setting, value, label)
+    return coerced if origin is None else sourced(coerced, origin)
+
+
+def _coerce_value(setting: Setting, value: Any, label: str) -> Any:
     kind = setting.kind
     if kind is object or (isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))):
         return value

@@ -540,8 +540,8 @@ def _contains(name: str, needle: str) -> bool:
 
 def _row_id(space_id: str) -> int | None:
     """The row id an id string names, or None for ids this store never gives out."""
-    if not (space_id.isascii() and space_id.isdigit()) or space_id.startswith("0"):
-        return None
+    if not (space_id.isascii() and space_id.isdigit()) or space_id.startswith("0") or len(space_id) > 19:
+        return None  # 19 digits hold any row id; int() refuses thousands of them
     value = int(space_id)
     return value if value <= _MAX_ID else None
 

@@ -290,34 +290,41 @@ class AsyncSpaceStore(_Base, abc.ABC):
         return self._list(query or None, options)
 
     async def get(self, space_id: str) -> Space:
+        """``SpaceStore.get``, awaited."""
         require(self.capabilities, Capability.GET, self.provider)
         return await self._get(check_id(space_id))
 
     async def create(self, name: str, description: str | None = None, **options: Any) -> Space:
+        """``SpaceStore.create``, awaited."""
         name, description = self._check_create(name, description, options)
         return await self._create(name, description, options)
 
     async def update(self, space_id: str, *, name: Any = UNSET, description: Any = UNSET) -> Space:
+        """``SpaceStore.update``, awaited."""
         space_id, changes = self._check_update(space_id, name, description)
         if not changes:
             return await self.get(space_id)
         return await self._update(space_id, changes)
 
     async def delete(self, space_id: str) -> None:
+        """``SpaceStore.delete``, awaited."""
         require(self.capabilities, Capability.DELETE, self.provider)
         await self._delete(check_id(space_id))
 
     async def create_token(self, space_id: str, *, permanent: bool = False) -> SpaceToken:
+        """``SpaceStore.create_token``, awaited."""
         require(self.capabilities, Capability.TOKENS, self.provider)
         return await self._create_token(check_id(space_id), bool(permanent))
 
     async def create_subspace(
         self, space_id: str, name: str, *, description: str = "", private: bool = True
     ) -> Subspace:
+        """``SpaceStore.create_subspace``, awaited."""
         args = self._check_new_subspace(space_id, name, description, private)
         return await self._create_subspace(*args)
 
     async def get_subspace(self, space_id: str, name: str) -> Subspace:
+        """``SpaceStore.get_subspace``, awaited."""
         return await self._get_subspace(*self._check_subspace(space_id, name))
 
     async def request(
@@ -329,12 +336,15 @@ class AsyncSpaceStore(_Base, abc.ABC):
         json: Any = None,
         retry_safe: bool | None = None,
     ) -> Response:
+        """``SpaceStore.request``, awaited."""
         return await self._request(self._check_request(method, path, params, json, retry_safe))
 
     async def check(self) -> None:
+        """``SpaceStore.check``, awaited."""
         await self._check()
 
     async def aclose(self) -> None:
+        """Release connections and files (``SpaceStore.close``, awaited). Closing twice is harmless."""
         await self._close()
 
     async def __aenter__(self) -> AsyncSpaceStore:

@@ -13,6 +13,7 @@ from ._errors import ConfigError, Unsupported, ValidationError
 from ._exchange import shown_path
 from ._model import Capability
 from ._redact import shown_url
+from ._settings import origin_of
 
 MAX_NAME = 255
 
@@ -116,29 +117,52 @@ LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
 def check_base_url(url: object, *, setting: str = "base_url", allow_insecure_http: bool = False) -> str:
-    """An absolute http(s) URL; plain http only for loopback unless explicitly allowed."""
+    """An absolute http(s) URL; plain http only for loopback unless explicitly allowed.
+
+    A message shows the URL without its user-info, and never a URL read from a
+    reference or the environment (``sourced``): it names where that came from."""
     if not isinstance(url, str) or not url:
         raise ConfigError(f"{setting} must be a URL string")
-    shown = shown_url(url)
+    shown = repr(url) if origin_of(url) else repr(shown_url(url))
     try:
         parts = urlsplit(url)
         hostname, _port = parts.hostname, parts.port
     except ValueError:
-        raise ConfigError(f"{setting} must be an absolute http(s) URL, got {shown!r}") from None
+        raise ConfigError(f"{setting} must be an absolute http(s) URL, got {shown}") from None
     if parts.scheme not in ("http", "https") or not hostname:
-        raise ConfigError(f"{setting} must be an absolute http(s) URL, got {shown!r}")
+        raise ConfigError(f"{setting} must be an absolute http(s) URL, got {shown}")
     if "@" in parts.netloc:
-        raise ConfigError(f"{setting} must not carry credentials, got {shown!r}")
+        raise ConfigError(f"{setting} must not carry credentials, got {shown}")
     if parts.query or parts.fragment:
         raise ConfigError(f"{setting} must not carry a query or fragment")
     if not url.isprintable() or any(c.isspace() for c in url):
         raise ConfigError(f"{setting} must not contain spaces or control characters (percent-encode them)")
+    _check_host(hostname, setting, shown)
     if parts.scheme == "http" and hostname not in LOOPBACK and not allow_insecure_http:
         raise ConfigError(
-            f"{setting} {shown!r} uses plain http to a remote host; use https, "
+            f"{setting} {shown} uses plain http to a remote host; use https, "
             "or set allow_insecure_http=True if you really mean it"
         )
     return url.rstrip("/")
+
+
+def _check_host(hostname: str, setting: str, shown: str) -> None:
+    """A host name the HTTP client can encode (IDNA), each DNS label 1 to 63 characters."""
+    import httpx  # here: importing spacekit does not import httpx
+
+    try:
+        url = httpx.URL(f"https://[{hostname}]/" if ":" in hostname else f"https://{hostname}/")
+        url.host  # noqa: B018 -- decoding an A-label ("xn--") is where a bad one fails
+        raw = url.raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        raise ConfigError(f"{setting} has a host name that is not valid (IDNA), got {shown}") from None
+    if ":" in hostname:  # an IPv6 address
+        return
+    labels = raw.removesuffix(".").split(".")
+    if len(raw) > 253 or any(not 0 < len(label) <= 63 for label in labels):
+        raise ConfigError(
+            f"{setting} has a host name with an empty part or a part longer than 63 characters, got {shown}"
+        )
 
 
 #: printable ASCII without whitespace; only the schemes our providers use may stand in front

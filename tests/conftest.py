@@ -5,6 +5,7 @@ Every test runs without the user's configuration, data or ``SPACEKIT_*`` variabl
 
 from __future__ import annotations
 
+import collections
 import os
 from collections.abc import Callable
 
@@ -57,3 +58,26 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     run_under_ceiling(lambda: pyfuncitem.obj(**arguments), megabytes)
     return True
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The skipped tests in one short summary: a line per reason, with its count."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    reasons = collections.Counter(_skip_reason(report) for report in skipped)
+    if not reasons:
+        return
+    terminalreporter.section(f"{len(skipped)} skipped, by reason", sep="-")
+    for reason, count in reasons.most_common(_SHOWN_REASONS):
+        terminalreporter.write_line(f"{count:5d}  {reason}")
+    if len(reasons) > _SHOWN_REASONS:
+        rest = sum(count for _, count in reasons.most_common()[_SHOWN_REASONS:])
+        terminalreporter.write_line(f"{rest:5d}  {len(reasons) - _SHOWN_REASONS} other reasons (pytest -rs)")
+
+
+_SHOWN_REASONS = 12
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return text.removeprefix("Skipped: ")

@@ -4,11 +4,14 @@ whole (exit 2, nothing imported)."""
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_process import run_cli
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -176,3 +179,58 @@ def test_a_description_the_store_cannot_keep_is_reported_once_not_per_space(
     assert result.exit_code == 0, result.output
     warned = [line for line in result.stderr.splitlines() if "Warning" in line]
     assert warned == ["Warning: the neuroio store keeps no description: it was left out (3 space(s))"]
+
+
+# -- what the file may be: a regular file or standard input, read with a bound ----------
+
+
+@pytest.fixture
+def process_env(tmp_path: Path) -> dict[str, str]:
+    path = tmp_path / "config.toml"
+    path.write_text(f'default = "main"\n[stores.main]\nprovider = "local"\npath = "{tmp_path / "main.db"}"\n')
+    return {"SPACEKIT_CONFIG": str(path)}
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "link-to-dev-zero", "fifo", "folder"])
+def test_import_refuses_anything_but_a_regular_file_before_reading(
+    tmp_path: Path, process_env: dict[str, str], kind: str
+) -> None:
+    path = {"dev-zero": Path("/dev/zero"), "folder": tmp_path}.get(kind, tmp_path / "input.jsonl")
+    if kind == "fifo":
+        os.mkfifo(path)  # no writer: opening it must not wait for one
+    elif kind == "link-to-dev-zero":
+        path.symlink_to("/dev/zero")
+    result = run_cli("import", str(path), env=process_env)
+    assert result.returncode == 2, result.stderr
+    assert re.search(rb"is not a regular file|is a folder", result.stderr)
+    assert names() == []
+
+
+def test_import_of_an_endless_stdin_ends_at_the_file_limit(process_env: dict[str, str]) -> None:
+    with open("/dev/zero", "rb") as zero:
+        result = run_cli("import", "-", stdin=zero, env={**process_env, "SPACEKIT_MAX_FILE_BYTES": "4000000"})
+    assert result.returncode == 2, result.stderr
+    assert b"standard input is larger than 4000000 bytes" in result.stderr
+    assert names() == []
+
+
+def test_a_file_over_the_limit_is_refused_from_its_size(tmp_path: Path, process_env: dict[str, str]) -> None:
+    path = tmp_path / "sparse.jsonl"
+    with open(path, "wb") as file:
+        file.truncate(2**31)  # 2 GiB of nothing: reading it would break the ceiling
+    result = run_cli("import", str(path), env=process_env)
+    assert result.returncode == 2, result.stderr
+    assert b"is larger than 67108864 bytes ($SPACEKIT_MAX_FILE_BYTES" in result.stderr
+
+
+def test_an_export_of_2000_spaces_and_1_mb_imports(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(spacekit.Space("local", str(n), f"space {n}", description="d" * 480).to_dict())
+        for n in range(2000)
+    ]
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > 10**6
+    result = CliRunner().invoke(main, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert len(names()) == 2000

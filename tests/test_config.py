@@ -391,3 +391,107 @@ def test_the_config_file_itself_must_be_a_small_regular_file(
 def test_a_config_file_nested_too_deeply_is_a_config_error(write_config: Callable[..., Path]) -> None:
     write_config("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
     assert "config file" in config_error()
+
+
+# -- a value read from a reference or the environment is never shown --------------------
+
+SOURCED_CASES = [
+    ("base_url", "neuroio", "absolute http(s) URL"),
+    ("timeout", "neuroio", "must be a number"),
+    ("allow_insecure_http", "neuroio", "must be true or false"),
+    ("auth_url", "datablist", "absolute http(s) URL"),
+]
+
+
+def _remote_store(provider: str, key: str, value: str) -> str:
+    credential = "api_key" if provider == "datablist" else "token"
+    return f'[stores.s]\nprovider = "{provider}"\n{credential} = "abcd1234"\n{key} = "{value}"\n'
+
+
+@pytest.mark.parametrize("reference", ["env:TOK", "file:tok.txt", "keyring:svc/me"])
+@pytest.mark.parametrize(("key", "provider", "expected"), SOURCED_CASES)
+def test_a_referenced_value_in_a_setting_that_is_not_secret_is_never_shown(
+    write_config: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    reference: str,
+    key: str,
+    provider: str,
+    expected: str,
+) -> None:
+    monkeypatch.setenv("TOK", SECRET)
+    (tmp_path / "tok.txt").write_text(SECRET)
+    fake_keyring(monkeypatch, {("svc", "me"): SECRET})
+    write_config(_remote_store(provider, key, reference))
+    with pytest.raises(ConfigError) as caught:
+        spacekit.connect("s")
+    message = str(caught.value)
+    assert SECRET not in message and SECRET not in repr(caught.value)
+    assert expected in message and key in message
+    origin = {"env": "the value of $TOK", "file": f"the file {tmp_path / 'tok.txt'}", "keyring": "svc/me"}
+    assert origin[reference.partition(":")[0]] in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("timeout", SECRET, "must be a number"),
+        ("timeout", "123456789", "at most 1e+06"),
+        ("base_url", SECRET, "absolute http(s) URL"),
+        ("base_url", f"https://a..{SECRET}.com", "63 characters"),
+        ("retries", "-12345678", "0 or more"),
+    ],
+)
+def test_a_value_from_the_environment_is_never_shown(
+    write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, key: str, value: str, expected: str
+) -> None:
+    write_config('[stores.s]\nprovider = "neuroio"\ntoken = "abcd1234"\n')
+    variable = f"SPACEKIT_S_{key.upper()}"
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        spacekit.connect("s")
+    assert value not in str(caught.value) and expected in str(caught.value)
+    assert f"the value of ${variable}" in str(caught.value)
+
+
+def test_a_literal_value_from_the_file_is_still_shown(write_config: Callable[..., Path]) -> None:
+    write_config(_remote_store("neuroio", "timeout", "soon"))
+    assert "got 'soon'" in config_error(name="s")
+
+
+def test_a_file_url_is_a_bad_url_not_a_file_reference(write_config: Callable[..., Path]) -> None:
+    write_config(_remote_store("neuroio", "base_url", "file:///etc/passwd"))
+    with pytest.raises(ConfigError, match="absolute http"):
+        spacekit.connect("s")
+    assert _config._dereference("file:///etc/passwd", "base_url", "[stores.s]", Path("/")) == (
+        "file:///etc/passwd"
+    )
+
+
+def test_the_cli_shows_no_referenced_value(
+    write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from spacekit._cli import main
+
+    monkeypatch.setenv("TOK", SECRET)
+    write_config(_remote_store("neuroio", "base_url", "env:TOK"))
+    for args in (["spaces", "list", "--store", "s"], ["stores", "--check"], ["stores", "--check", "--json"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert SECRET not in result.output and "the value of $TOK" in result.output
+
+
+def test_a_marked_value_is_the_value_everywhere_but_in_its_repr() -> None:
+    from spacekit._settings import origin_of, sourced
+
+    text, number = sourced(SECRET, "the value of $X"), sourced(2.5, "the value of $Y")
+    assert text == SECRET and str(text) == SECRET and f"{text}" == SECRET and SECRET not in repr(text)
+    assert number == 2.5 and str(number) == "2.5" and "2.5" not in repr(number)
+    assert origin_of(text) == "the value of $X" and origin_of(SECRET) is None
+    import copy
+    import pickle
+
+    assert origin_of(pickle.loads(pickle.dumps(text))) == "the value of $X"
+    assert origin_of(copy.deepcopy(number)) == "the value of $Y"

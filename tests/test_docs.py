@@ -259,6 +259,27 @@ def test_the_api_reference_documents_every_public_class_and_function(site: Path)
                 )
 
 
+def test_the_api_reference_shows_every_public_method_of_both_stores_and_no_private_base(
+    site: Path,
+) -> None:
+    page = site / "api" / "index.html"
+    found = anchors(page)
+    for store in (spacekit.SpaceStore, spacekit.AsyncSpaceStore):
+        public = [name for name in dir(store) if not name.startswith("_") and callable(getattr(store, name))]
+        assert len(public) >= 12
+        missing = [name for name in public if f"spacekit.{store.__name__}.{name}" not in found]
+        assert missing == [], store.__name__
+    text = re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8"))
+    assert "_Base" not in text and "_RemoteMixin" not in text
+
+
+def test_the_docs_build_commands_hide_the_theme_notice_as_scripts_check_does() -> None:
+    for page in (ROOT / "README.md", DOCS / "index.md"):
+        text = page.read_text()
+        assert "mkdocs serve" in text and "NO_MKDOCS_2_WARNING=1" in text, page
+    assert "NO_MKDOCS_2_WARNING=1" in (ROOT / "scripts" / "check").read_text()
+
+
 def walk(group: click.Group, path: str) -> Iterator[str]:
     ctx = click.Context(group)
     for name in group.list_commands(ctx):

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from hostile import drip_body, drip_headers, fixed, huge, serving, stall_after
+from hostile import compressed, drip_body, drip_headers, encoded, fixed, huge, serving, stall_after
 from toy import TOKEN, ToyEmulator, plugin
 
 import spacekit
@@ -326,3 +326,17 @@ def test_a_full_list_100_deep_is_read() -> None:
         spacekit.connect("neuroio", base_url=url, token=CLI_TOKEN) as store,
     ):
         assert [space.name for space in store.list()] == ["a"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        fixed(200, b"[" * 40_000 + b"]" * 40_000),
+        encoded(compressed(64 * 2**20, ["gzip", "gzip"]), "gzip, gzip"),
+    ],
+    ids=["a list 40000 deep", "a gzip, gzip bomb"],
+)
+def test_the_cli_exits_5_on_a_hostile_listing(cli_config: Callable[[str], None], answer: Any) -> None:
+    with serving(answer) as url:
+        cli_config(_remote(url, "max_response_bytes = 1000000\n"))
+        _assert_clean(_cli("spaces", "list", "--store", "s"), 5)

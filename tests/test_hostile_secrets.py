@@ -144,3 +144,12 @@ def _redirect(location: str) -> Any:
         connection.sendall(head(302, 0, f"\r\nLocation: {location}"))
 
     return answer
+
+
+def test_the_log_filter_redacts_a_record_whose_arguments_do_not_fit(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with spacekit.connect("neuroio", token=NEUROIO_TOKEN, base_url="http://127.0.0.1:9"):
+        logging.getLogger("httpcore.http11").debug("headers %s", [(b"X-Echo", NEUROIO_TOKEN.encode())])
+        logging.getLogger("httpx").debug("broken %d %s", NEUROIO_TOKEN)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "headers" in logged and "broken" in logged and NEUROIO_TOKEN not in logged

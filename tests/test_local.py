@@ -248,14 +248,22 @@ def test_ids_are_never_reused(path: str) -> None:
     assert int(first.id) < int(last.id) < int(again.id)
 
 
-@pytest.mark.parametrize("space_id", ["abc", "0", "007", "-1", "1.0", "٣", "99999999999999999999999"])
+@pytest.mark.parametrize(
+    "space_id", ["abc", "0", "007", "-1", "1.0", "٣", "99999999999999999999999", "9" * 5000, "1" + "0" * 5000]
+)
 def test_ids_this_store_never_gives_are_not_found(memory: spacekit.SpaceStore, space_id: str) -> None:
     memory.create("one")  # id "1" exists, so only the form of the id can make these fail
     with pytest.raises(NotFound) as caught:
         memory.get(space_id)
     assert caught.value.provider == "memory"
-    with pytest.raises(NotFound):
-        memory.delete(space_id)
+    for call in (
+        memory.delete,
+        lambda i: memory.update(i, name="x"),
+        lambda i: memory.get_subspace(i, "a"),
+        lambda i: memory.create_subspace(i, "a"),
+    ):
+        with pytest.raises(NotFound):
+            call(space_id)
 
 
 # -- listing ---------------------------------------------------------------------------

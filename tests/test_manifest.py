@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,63 @@ def test_toml_strings_read_back_as_written(value: str) -> None:
     import tomllib
 
     assert tomllib.loads(f"v = {toml_string(value)}")["v"] == value
+
+
+# -- hostile manifests: a typed error (exit 2), never a raw exception ------------------
+
+DEEP = 100_000
+HOSTILE_MANIFESTS = {
+    "toml-deep": (
+        "spaces.toml",
+        '[[spaces]]\nname = "a"\nowner = ' + "[" * DEEP + "]" * DEEP + "\n",
+        "too deep",
+    ),
+    "toml-long-int": ("spaces.toml", '[[spaces]]\nname = "a"\nowner = ' + "9" * 5000 + "\n", "not readable"),
+    "toml-kind-list": ("spaces.toml", '[[spaces]]\nname = "a"\nkind = ["x"]\n', "kind must be one of"),
+    "jsonl-deep": ("spaces.jsonl", '{"name": "a", "owner": ' + "[" * DEEP + "]" * DEEP + "}\n", "nested"),
+    "jsonl-long-int": ("spaces.jsonl", '{"name": "a", "owner": ' + "9" * 5000 + "}\n", "line 1"),
+    "jsonl-kind-list": ("spaces.jsonl", '{"name": "a", "kind": ["x"]}\n', "kind must be one of"),
+    "jsonl-kind-object": ("spaces.jsonl", '{"name": "a", "kind": {"x": 1}}\n', "kind must be one of"),
+    "json-deep": ("spaces.json", '[{"name": "a", "owner": ' + "[" * DEEP + "]" * DEEP + "}]\n", "too deep"),
+    "json-long-int": ("spaces.json", '[{"name": "a", "owner": ' + "9" * 5000 + "}]\n", "not readable"),
+}
+
+
+@pytest.mark.memory_ceiling
+@pytest.mark.parametrize(
+    ("name", "text", "expected"), HOSTILE_MANIFESTS.values(), ids=list(HOSTILE_MANIFESTS)
+)
+def test_a_hostile_manifest_is_a_validation_error(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    path = write(tmp_path, name, text)
+    with pytest.raises(ValidationError, match=expected):
+        spacekit.connect("file", path=path)
+    result = CliRunner().invoke(main, ["sync", path, "memory"])
+    assert result.exit_code == 2, result.output
+    assert "unexpected" not in result.output and expected in result.output
+
+
+@pytest.mark.memory_ceiling
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder", "dev-null"])
+def test_a_manifest_must_be_a_regular_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "spaces.toml"
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it must not wait for a writer
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/zero" if kind == "dev-zero" else "/dev/null")
+    with pytest.raises(ConfigError, match=r"is not a regular file|is a folder"):
+        spacekit.connect("file", path=str(path))
+
+
+def test_a_manifest_larger_than_the_limit_is_refused_from_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "spaces.toml", TOML)
+    monkeypatch.setenv("SPACEKIT_MAX_FILE_BYTES", str(len(TOML) - 1))
+    with pytest.raises(ConfigError, match=r"larger than \d+ bytes \(\$SPACEKIT_MAX_FILE_BYTES"):
+        spacekit.connect("file", path=path)
+    monkeypatch.setenv("SPACEKIT_MAX_FILE_BYTES", str(len(TOML)))
+    assert len(list(spacekit.connect("file", path=path).list())) == 2

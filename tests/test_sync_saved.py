@@ -143,6 +143,19 @@ def test_an_edited_or_foreign_plan_file_is_refused(work: spacekit.SpaceStore) ->
     assert "no plan at missing.json" in run("--apply-plan", "missing.json").stderr
 
 
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder"])
+def test_a_plan_must_be_a_regular_file(work: spacekit.SpaceStore, kind: str) -> None:
+    if kind == "fifo":
+        os.mkfifo("plan.json")  # no writer: opening it must not wait for one
+    elif kind == "folder":
+        os.mkdir("plan.json")
+    else:
+        os.symlink("/dev/zero", "plan.json")
+    result = run("--apply-plan", "plan.json")
+    assert result.exit_code == 2, result.output
+    assert "the plan plan.json is" in result.stderr or "is a directory" in result.stderr
+
+
 def test_an_interrupted_application_resumes_and_the_plan_never_writes_secrets(tmp_path: Path) -> None:
     neuroio = emulator("neuroio")
     old = neuroio.add_space("Old")

@@ -123,6 +123,17 @@ def test_keep_state_writes_each_change_and_a_restart_reads_it(provider: str, tmp
     assert "kept_here" not in path.read_text() and "seed_0001" in path.read_text()
 
 
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_state_file_must_be_a_regular_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "state.json"
+    if kind == "fifo":
+        os.mkfifo(path)  # no writer: opening it must not wait for one
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(ConfigError, match="is not a regular file"):
+        emulator_for("neuroio").keep_state(path)
+
+
 def test_a_burst_of_changes_ends_in_the_file(tmp_path: Path) -> None:
     emulator = emulator_for("datablist")
     path = tmp_path / "state.json"

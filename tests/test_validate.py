@@ -55,7 +55,16 @@ def test_quote_id_makes_one_safe_segment(space_id: str, encoded: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["https://x.example/", "http://127.0.0.1:8000", "http://localhost", "http://[::1]:9"]
+    "url",
+    [
+        "https://x.example/",
+        "http://127.0.0.1:8000",
+        "http://localhost",
+        "http://[::1]:9",
+        "https://bücher.example",
+        "https://xn--bcher-kva.example",
+        "https://" + "a" * 63 + ".example.",
+    ],
 )
 def test_good_urls(url: str) -> None:
     assert check_base_url(url) == url.rstrip("/")

@@ -3,7 +3,8 @@
 ``import`` reads a JSON object per line: ``name`` is required, ``description``
 optional, and the other fields of an exported space are accepted and not kept. It
 checks the whole file first, as bytes (a line that is not UTF-8, not JSON, nested
-too deep, holds a number out of range or is longer than 1 MiB is bad), and imports
+too deep, holds a number out of range or is longer than 1 MiB is bad; the file is
+read only if it is a regular file, or stdin, and up to 64 MiB: see ``_input``), and imports
 nothing if any line is bad, listing every problem of every bad line. It then creates
 the spaces one by one and stops at the first failed write, saying exactly which
 lines were imported. It only creates: nothing already stored is changed or lost.
@@ -12,8 +13,10 @@ lines were imported. It only creates: nothing already stored is changed or lost.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import math
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
@@ -21,7 +24,7 @@ from typing import IO, Any
 import attrs
 import click
 
-from .. import _output
+from .. import _input, _output
 from .._cli import ImportFailed
 from .._errors import FieldDroppedWarning, SpacekitError, ValidationError
 from .._manifest import to_toml
@@ -75,17 +78,19 @@ def _counted(
 
 
 @click.command("import")
-@click.argument("file", type=click.File("rb"))
+@click.argument("file")
 @store_option
-def import_(file: IO[bytes], store_name: str | None) -> None:
+def import_(file: str, store_name: str | None) -> None:
     """Create the spaces of a JSON Lines FILE ('-' for stdin) in the store.
 
     Each line is a JSON object with a "name" and, optionally, a "description"; the
     other fields of an exported space are accepted and not kept. The whole file is
     checked first: if any line is bad, nothing is imported and every bad line is
-    listed with all its problems.
+    listed with all its problems. FILE must be a regular file; a line may hold up to
+    1 MiB and the file 64 MiB ($SPACEKIT_MAX_LINE_BYTES, $SPACEKIT_MAX_FILE_BYTES).
     """
-    entries = _read_entries(file)
+    with _input_file(file) as stream:
+        entries = _read_entries(stream, file)
     store = open_store(store_name)
     imported: list[int] = []
     dropped: collections.Counter[str] = collections.Counter()
@@ -123,16 +128,22 @@ class _Entry:
     description: str | None
 
 
-_MAX_LINE = 2**20
 _SPACE_FIELDS = frozenset(field.name for field in attrs.fields(Space))
 
 
-def _read_entries(file: IO[bytes]) -> list[_Entry]:
+def _input_file(name: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+    """Standard input for ``-``, else the regular file ``name`` (see ``_input``)."""
+    if name == "-":
+        return contextlib.nullcontext(sys.stdin.buffer)
+    return _input.open_regular(name, None, name, ValidationError)
+
+
+def _read_entries(file: IO[bytes], name: str) -> list[_Entry]:
     """Every non-blank line as an entry, or a ``ValidationError`` listing every bad line."""
     entries: list[_Entry] = []
     problems: list[str] = []
     bad = 0
-    for number, line in enumerate(_lines(file), 1):
+    for number, line in enumerate(_input.lines(file, "standard input" if name == "-" else name), 1):
         try:
             entry = _parse_line(number, line)
         except ValidationError as exc:
@@ -144,32 +155,19 @@ def _read_entries(file: IO[bytes]) -> list[_Entry]:
             entries.append(entry)
     if bad:
         more = [f"and {bad - len(problems)} more"] if bad > len(problems) else []
-        name = getattr(file, "name", "-")
         raise ValidationError(
             f"{name}: nothing imported, {bad} bad line(s):\n  " + "\n  ".join(problems + more)
         )
     return entries
 
 
-def _lines(file: IO[bytes]) -> Iterator[bytes | None]:
-    """The file's lines as bytes; ``None`` for a line longer than ``_MAX_LINE``,
-    which is skipped without ever being held whole."""
-    while True:
-        line = file.readline(_MAX_LINE + 1)
-        if not line:
-            return
-        if len(line) > _MAX_LINE and not line.endswith(b"\n"):
-            while line and not line.endswith(b"\n"):
-                line = file.readline(_MAX_LINE)
-            yield None
-        else:
-            yield line
-
-
 def _parse_line(number: int, line: bytes | None) -> _Entry | None:
     """A line as an entry (None if blank); a ``ValidationError`` giving every problem."""
     if line is None:
-        raise ValidationError(f"longer than {_MAX_LINE // 2**20} MiB")
+        limit = _input.max_line()
+        raise ValidationError(
+            f"longer than {f'{limit >> 20} MiB' if limit % 2**20 == 0 else f'{limit} bytes'}"
+        )
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:

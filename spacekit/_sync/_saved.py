@@ -28,6 +28,8 @@ from typing import Any, Final
 import attrs
 
 from .._errors import ConfigError, SpacekitError, ValidationError
+from .._exchange import load_json
+from .._input import read_regular
 from .._manifest import is_manifest_path
 from .._migrate._journal import Journal
 from .._migrate._record import Action, Record
@@ -159,12 +161,12 @@ class SavedPlan:
     def load(cls, path: str | os.PathLike[str]) -> SavedPlan:
         """The plan saved at ``path``; a file that is not one is a ``ValidationError``."""
         path = os.fspath(path)
+        if not os.path.lexists(path):
+            raise ConfigError(f"no plan at {path}")
+        data = read_regular(path, None, f"the plan {path}", ValidationError)
         try:
-            with open(path, encoding="utf-8") as file:
-                document = json.load(file)
-        except FileNotFoundError:
-            raise ConfigError(f"no plan at {path}") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            document = load_json(data)
+        except ValueError as exc:
             raise ValidationError(f"{path}: not a saved sync plan ({exc})") from None
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise ValidationError(f"{path}: not a saved sync plan (spacekit sync --plan-out writes one)")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigError
+from .._input import read_regular
 
 FORMAT = "spacekit-emulator-state"
 VERSION = 1
@@ -42,20 +43,13 @@ class StateFile:
 
     def read(self) -> dict[str, Any] | None:
         """The state the file holds; None if there is no file yet."""
-        try:
-            with self.path.open("rb") as file:
-                data = file.read(MAX_SIZE + 1)
-        except FileNotFoundError:
+        if not os.path.lexists(self.path):
             if not self.path.parent.is_dir():
-                raise ConfigError(
-                    f"cannot keep the state in {self.path}: the folder does not exist"
-                ) from None
+                raise ConfigError(f"cannot keep the state in {self.path}: the folder does not exist")
             return None
-        except OSError as exc:
-            raise ConfigError(f"cannot read the state file {self.path}: {exc.strerror or exc}") from None
+        # a regular file only (a FIFO or a device is refused before reading), of a bounded size
+        data = read_regular(self.path, MAX_SIZE, f"the state file {self.path}")
         refused = f"{self.path} is not a spacekit emulator state file"
-        if len(data) > MAX_SIZE:
-            raise ConfigError(f"{refused} (over {MAX_SIZE // 2**20} MiB); it was left as it is")
         try:
             document = json.loads(data)
         except (ValueError, RecursionError):

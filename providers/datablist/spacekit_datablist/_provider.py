@@ -156,7 +156,7 @@ class DatablistProvider(Provider):
             renewal = "" if self._tokens.renewable else " (no api_key is set to obtain a new one)"
             message = f"Datablist refused the access token{renewal}"
             return AuthenticationError(_explained(message, detail), status=status, **context)
-        message = f"{request.method} {request.path.split('?', 1)[0]} failed"
+        message = f"{request.label} failed"
         if status == 400 and request.method in ("GET", "DELETE") and request.path != "/":
             # Nothing but the id was sent: a 400 here says the id names no workspace.
             return NotFound(_explained(message, detail), status=status, **context)
