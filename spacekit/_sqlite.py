@@ -334,7 +334,10 @@ class Database:
         return row  # type: ignore[no-any-return]
 
     def _missing(self, space_id: str) -> NotFound:
-        return NotFound(f"no space with id {space_id!r} in {self.location}", provider=self.provider)
+        shown = (
+            repr(space_id) if len(space_id) <= 100 else f"{space_id[:40]!r}... ({len(space_id)} characters)"
+        )
+        return NotFound(f"no space with id {shown} in {self.location}", provider=self.provider)
 
     def _closed_error(self) -> ProviderError:
         return ProviderError(f"the {self.provider} store {self.location} is closed", provider=self.provider)
