@@ -295,7 +295,15 @@ def _query(params: object, body: object) -> dict[str, str]:
                 f"params must map names to strings or numbers, got {key!r}: {value!r} "
                 "(spell booleans as the API does, 'true' or 'True')"
             )
-        query[key] = str(value)
+        try:
+            query[key] = str(value)
+            (key + query[key]).encode("utf-8")  # as it is sent
+        except UnicodeEncodeError:
+            raise ValidationError(
+                f"params hold a character UTF-8 cannot carry in {key!r} (a lone surrogate)"
+            ) from None
+        except ValueError:  # an integer of more digits than Python writes out
+            raise ValidationError(f"params {key!r} is an integer of too many digits to send") from None
     try:
         json.dumps(body, allow_nan=False, ensure_ascii=False).encode("utf-8")  # as httpx sends it
     except RecursionError:
