@@ -31,6 +31,7 @@ def test_lines_gives_each_line_and_none_for_one_too_long(monkeypatch: pytest.Mon
     assert list(lines(stream, "the input")) == [b"short\n", b"x" * 7 + b"\n", None, b"last"]
 
 
+@pytest.mark.memory_ceiling
 def test_lines_stop_at_the_file_limit_on_an_endless_stream(monkeypatch: pytest.MonkeyPatch) -> None:
     class Endless(io.RawIOBase):
         def readable(self) -> bool:
@@ -59,6 +60,7 @@ def test_a_file_of_exactly_the_limit_is_read_and_one_byte_more_is_refused(
         list(lines(io.BytesIO(b"0123456789a"), "eleven"))
 
 
+@pytest.mark.memory_ceiling
 @pytest.mark.parametrize(
     ("target", "expected"),
     [("/dev/zero", "not a regular file"), ("{tmp}", "a folder"), ("{tmp}/fifo", "not a regular file")],
@@ -71,6 +73,7 @@ def test_only_a_regular_file_is_opened(tmp_path: Path, target: str, expected: st
             open_regular(path, None, "the input", ValidationError)
 
 
+@pytest.mark.memory_ceiling
 def test_a_file_over_the_limit_is_refused_from_its_size_before_a_byte_is_read(tmp_path: Path) -> None:
     path = tmp_path / "sparse"
     with open(path, "wb") as file:

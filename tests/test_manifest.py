@@ -244,6 +244,7 @@ HOSTILE_MANIFESTS = {
 }
 
 
+@pytest.mark.memory_ceiling
 @pytest.mark.parametrize(
     ("name", "text", "expected"), HOSTILE_MANIFESTS.values(), ids=list(HOSTILE_MANIFESTS)
 )
@@ -258,6 +259,7 @@ def test_a_hostile_manifest_is_a_validation_error(
     assert "unexpected" not in result.output and expected in result.output
 
 
+@pytest.mark.memory_ceiling
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder", "dev-null"])
 def test_a_manifest_must_be_a_regular_file(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "spaces.toml"

@@ -158,6 +158,7 @@ def test_without_evidence_an_adoption_is_marked_for_a_person_to_see(source, tmp_
     (alpha,) = [i for i in report.items if i.source_name == "alpha"]
     assert alpha.target_id == interloper.made
     assert alpha.adopted and ADOPTED in (alpha.reason or "")
+    assert alpha.to_dict()["adopted"] is True and report.to_dict()["items"][1]["adopted"] is False
     assert ADOPTED in report.summary()
     (beta,) = [i for i in report.items if i.source_name == "beta"]
     assert not beta.adopted

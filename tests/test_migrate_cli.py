@@ -85,6 +85,7 @@ def test_migrate_then_verify(config: Path, tmp_path: Path):
         "lost_fields",
         "reason",
         "error",
+        "adopted",
     }
 
 

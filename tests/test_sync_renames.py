@@ -13,6 +13,9 @@ import spacekit
 from spacekit import ValidationError
 from spacekit._cli import main
 from spacekit._manifest import read_manifest
+from spacekit._migrate._journal import Journal
+from spacekit._migrate._report import Identity
+from spacekit._migrate._stores import identity
 from spacekit._sync import SyncAction, sync
 
 RENAMED = """\
@@ -187,3 +190,13 @@ def test_fields_the_target_cannot_hold_are_said_once_in_a_footer(
     assert result.stdout.count("description") == 1
     assert "not held by the target (neuroio): description, for 3 space(s)" in result.stdout
     assert data["sides"]["source"] == 3 and data["lost_fields"] == {"description": 3}
+
+
+def test_a_journal_from_before_manifest_identities_still_knows_the_manifest(tmp_path: Path) -> None:
+    target = local(tmp_path, "Ops")
+    with Journal.open(tmp_path / "j.db", create=True) as book:  # as an older spacekit recorded it
+        book.bind(Identity("file", "/old/checkout/spaces.toml"), identity(target), None)
+    unnamed = RENAMED.split("\n", 3)[3]
+    assert sync(write(tmp_path / "new" / "spaces.toml", unnamed), target, journal=tmp_path / "j.db").source
+    with pytest.raises(spacekit.ConfigError, match="belongs to a sync"):
+        sync(write(tmp_path / "new" / "other.toml", unnamed), target, journal=tmp_path / "j.db")

@@ -83,6 +83,7 @@ class MigrationItem:
             "lost_fields": list(self.lost),
             "reason": self.reason,
             "error": self.error,
+            "adopted": self.adopted,
         }
 
 
