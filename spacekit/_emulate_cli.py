@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     type=click.IntRange(200, 599),
     help="the status --fail answers (default 503)",
 )
-@click.option("--seed", type=int, help="the random seed of --fail, to repeat a run's failures")
+@click.option("--seed", metavar="N", type=int, help="the random seed of --fail, to repeat a run's failures")
 @click.option(
     "--rate-limit",
     metavar="N",

@@ -218,7 +218,8 @@ class Database:
 
     def add_subspace(self, space_id: str, subspace: Subspace) -> Subspace:
         """Add a subspace to a space, in one transaction; ``Conflict`` if its name is taken
-        (compared case-insensitively, as Instabase does)."""
+        (compared case-insensitively: this store cannot hold two names that differ only in
+        case; a migration reports the second as failed)."""
 
         def write(connection: sqlite3.Connection) -> Subspace:
             space = self._space(self._row(connection, space_id))
@@ -334,7 +335,10 @@ class Database:
         return row  # type: ignore[no-any-return]
 
     def _missing(self, space_id: str) -> NotFound:
-        return NotFound(f"no space with id {space_id!r} in {self.location}", provider=self.provider)
+        shown = (
+            repr(space_id) if len(space_id) <= 100 else f"{space_id[:40]!r}... ({len(space_id)} characters)"
+        )
+        return NotFound(f"no space with id {shown} in {self.location}", provider=self.provider)
 
     def _closed_error(self) -> ProviderError:
         return ProviderError(f"the {self.provider} store {self.location} is closed", provider=self.provider)

@@ -34,12 +34,15 @@ JSON = {"Accept": "application/json", "Content-Type": "application/json"}
 class Served:
     """A ``spacekit emulate`` child process, its start-up block read."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, background: bool = False) -> None:
+        """``background``: started as ``spacekit emulate ... &`` in a script, which
+        ignores SIGINT; the command must stop on it all the same."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "spacekit", "emulate", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_ignore_sigint if background else None,
         )
         assert self.process.stderr is not None and self.process.stdout is not None
         self.head = ""
@@ -77,10 +80,10 @@ class Served:
         assert status == 200
         return [space.get("name", space.get("repo_owner")) for space in state["spaces"]]
 
-    def stop(self) -> str:
-        """Ctrl-C; the rest of its stderr. It must exit 0."""
+    def stop(self, number: int = signal.SIGINT) -> str:
+        """Ctrl-C (or another signal); the rest of its stderr. It must exit 0."""
         self.connection.close()
-        self.process.send_signal(signal.SIGINT)
+        self.process.send_signal(number)
         _, rest = self.process.communicate(timeout=30)
         assert self.process.returncode == 0, rest
         return rest
@@ -89,6 +92,10 @@ class Served:
         if self.process.poll() is None:
             self.process.kill()
             self.process.communicate(timeout=30)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass(frozen=True)
@@ -146,13 +153,13 @@ def provider(request: pytest.FixtureRequest) -> Provider:
 
 def test_the_control_api_and_the_flags_drive_a_served_emulator(provider: Provider, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    args = ["--token", TOKEN, "--seed-spaces", "2", "--log", "--latency", "1", "--state", str(state)]
+    args = ["--token", TOKEN, "--seed-spaces", "2", "--log", "--latency", "5", "--state", str(state)]
     served = Served(provider.name, *args)
     try:
         assert "Control API (no credential needed):" in served.head
         for path in ("reset", "requests", "faults", "spaces"):
             assert f"{served.url}/_spacekit/{path}" in served.head
-        assert "latency: 1 ms" in served.head and "seeded: 2 space(s)" in served.head
+        assert "latency: 5 ms" in served.head and "seeded: 2 space(s)" in served.head
         assert served.names() == provider.own + SEEDS
         headers = provider.headers(served)
 
@@ -195,6 +202,8 @@ def test_the_control_api_and_the_flags_drive_a_served_emulator(provider: Provide
     assert log and all(LOG_LINE.match(line) for line in log), log
     assert any(f"GET {provider.list_path} 503 " in line for line in log)
     assert any(" POST /_spacekit/reset 200 " in line for line in log)
+    provider_lines = [line for line in log if " /_spacekit/" not in line]
+    assert provider_lines and all(float(line.split()[-1].removesuffix("ms")) >= 5 for line in provider_lines)
     assert TOKEN not in rest  # the log; the start-up block shows it once, in the export line
     assert [line for line in served.head.splitlines() if TOKEN in line] == [
         line for line in served.head.splitlines() if line.startswith("  export ")
@@ -208,7 +217,7 @@ def test_the_control_api_and_the_flags_drive_a_served_emulator(provider: Provide
         assert "state: read from" in again.head and "random failures: 50%" in again.head
         assert again.names() == provider.own + SEEDS + ["kept_across"]
         answers = [again.call("GET", provider.list_path, None, JSON) for _ in range(16)]
-        again.stop()
+        assert again.stop(signal.SIGTERM).endswith(" requests served\n")  # as a CI runner stops it
     finally:
         again.kill()
     faults = Faults()
@@ -221,7 +230,7 @@ def test_the_control_api_and_the_flags_drive_a_served_emulator(provider: Provide
 
 
 def test_the_rate_limit_answers_429_with_retry_after_as_the_provider_would(provider: Provider) -> None:
-    served = Served(provider.name, "--rate-limit", "1")
+    served = Served(provider.name, "--rate-limit", "1", background=True)
     try:
         assert "rate limit: 1 request(s) a second" in served.head
         answers = [served.call("GET", provider.list_path, None, JSON) for _ in range(8)]

@@ -870,7 +870,7 @@ def test_4_a_second_run_into_the_same_target_is_refused_while_one_runs(tmp_path:
     try:
         with spacekit.connect("local", path=target_path) as target:
             with pytest.raises(
-                spacekit.ConfigError, match=r"another migration into .* is running"
+                spacekit.ConfigError, match=r"another run \(a migrate or a sync\) into .* is running"
             ) as refused:
                 migrate(source, target, journal=tmp_path / "b.db")
             assert f"pid {os.getpid()}" in str(refused.value) and "a.db" in str(refused.value)

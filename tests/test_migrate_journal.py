@@ -56,7 +56,7 @@ def test_every_write_is_journaled_before_it_is_sent_and_after_it_is_answered(
 def test_the_journal_is_held_by_one_run_at_a_time(source, tmp_path: Path):
     with Journal.open(tmp_path / "j.db", create=True) as held:
         held.get("1")  # takes the exclusive lock
-        with pytest.raises(spacekit.ConfigError, match="in use by another migration run"):
+        with pytest.raises(spacekit.ConfigError, match="in use by another run"):
             migrate(source, spacekit.connect("memory"), journal=tmp_path / "j.db")
 
 

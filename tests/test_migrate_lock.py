@@ -203,7 +203,7 @@ def spelled(url: str, *, host: str | None = None, scheme: str | None = None, sla
 
 
 def refused(run: Callable[[], object]) -> None:
-    with pytest.raises(spacekit.ConfigError, match="another migration"):
+    with pytest.raises(spacekit.ConfigError, match=r"another run \(a migrate or a sync\)"):
         run()
 
 
@@ -228,7 +228,8 @@ def test_a_run_into_a_target_spelled_otherwise_is_refused_while_one_runs(spellin
             with (
                 spacekit.connect("neuroio", **other) as target,
                 pytest.raises(
-                    spacekit.ConfigError, match=r"another migration into .* is running on this machine"
+                    spacekit.ConfigError,
+                    match=r"another run \(a migrate or a sync\) into .* is running on this machine",
                 ) as refused,
             ):
                 migrate(source, target)
@@ -250,7 +251,7 @@ def test_a_run_into_a_local_store_by_a_symlink_is_refused_while_one_runs(tmp_pat
     source = spacekit.connect("memory")
     source.create("alpha")
     with holding("local", {"path": str(real)}), spacekit.connect("local", path=str(link)) as target:
-        with pytest.raises(spacekit.ConfigError, match="another migration"):
+        with pytest.raises(spacekit.ConfigError, match=r"another run \(a migrate or a sync\)"):
             migrate(source, target)
         assert list(target.list()) == []
 

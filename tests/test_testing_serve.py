@@ -13,7 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
-from toy import TOKEN
+import pytest
+from toy import TOKEN, ToyEmulator
 
 CLIENTS = 200
 
@@ -74,3 +75,31 @@ def test_200_clients_at_once_are_all_answered() -> None:
     dropped = [a for a in answers if not (isinstance(a, bytes) and a.startswith(b"HTTP/1.1 200"))]
     assert len(answers) == CLIENTS and dropped == []
     assert connections == str(CLIENTS)
+
+
+@pytest.mark.memory_ceiling
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /spaces/1/ HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400),
+        (b"GET /spaces/1/ HTTP/1.1\r\nContent-Length: -5\r\n\r\n", 400),
+        (b"POST /spaces/ HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", 413),
+        (b"GET * HTTP/1.1\r\n\r\n", 400),
+        (b"GET /x?\x01 HTTP/1.1\r\n\r\n", 400),
+        (b"GET /x\x1b[31mred HTTP/1.1\r\n\r\n", 400),
+    ],
+    ids=["length-not-a-number", "negative-length", "huge-length", "star", "control-in-query", "escape"],
+)
+def test_a_malformed_request_is_answered_and_logged_without_a_traceback(
+    request_bytes: bytes, status: int, capfd: pytest.CaptureFixture[str]
+) -> None:
+    emulator = ToyEmulator()
+    lines: list[str] = []
+    with emulator.serve(log=lines.append) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(request_bytes)
+            answer = sock.recv(200)
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode())
+    assert "Traceback" not in capfd.readouterr().err
+    assert len(lines) == 1 and lines[0].isprintable() and f" {status} " in lines[0]

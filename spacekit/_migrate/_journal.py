@@ -419,7 +419,7 @@ def _translated(path: str, examined: str | None = None) -> Iterator[None]:
     except sqlite3.Error as exc:
         code = primary_code(exc)
         if code in BUSY_CODES:
-            raise ConfigError(f"the journal {path} is in use by another migration run") from None
+            raise ConfigError(f"the journal {path} is in use by another run") from None
         check_damage(exc, path, _FILE, timeout=BUSY_TIMEOUT, examined=examined)
         if code == FULL_CODE:
             raise ConfigError(

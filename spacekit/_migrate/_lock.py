@@ -1,4 +1,4 @@
-"""One migration into a target at a time, on one machine.
+"""One run (a migrate or a sync) into a target at a time, on one machine.
 
 Two runs writing into one target at once would each plan against a target that the
 other is filling: every space would be created twice. ``held`` takes an exclusive
@@ -82,7 +82,7 @@ def held(target: SpaceStore, who: Identity, journal: str | None) -> Iterator[Non
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ConfigError(
-                f"another migration into {who} is running on this machine ({_holder(fd)}); "
+                f"another run (a migrate or a sync) into {who} is running on this machine ({_holder(fd)}); "
                 "two runs into one target would duplicate its spaces: wait for it to finish"
             ) from None
         run = {"pid": os.getpid(), "journal": journal, "started": datetime.now(UTC).isoformat()}

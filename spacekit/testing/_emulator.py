@@ -258,7 +258,8 @@ class Emulator(abc.ABC):
         its query): credentials masked, cut to 200 characters."""
         secrets = self.credentials()
         secrets += [quote(secret, safe="") for secret in secrets]
-        return cut(redact(path, secrets), secrets, 200)
+        printable = "".join(c if c.isprintable() and c != " " else quote(c, safe="") for c in path)
+        return cut(redact(printable, secrets), secrets, 200)
 
     def _remember_start(self) -> None:
         if self._start is None:

@@ -1,6 +1,11 @@
 """An emulator on a loopback port: a threaded HTTP/1.1 server (keep-alive,
 TCP_NODELAY, a deep listen backlog) answering from ``Emulator.dispatch``, with an
-optional line per request for ``spacekit emulate --log``."""
+optional line per request for ``spacekit emulate --log``.
+
+A request it cannot make sense of (a ``Content-Length`` that is not a number, a
+target that is not a URL path) is answered 400, and a body over ``MAX_BODY`` 413,
+and the connection closed: never a traceback on the emulator's stderr.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ from typing import Any
 
 import httpx
 
-from ._emulator import Dropped, Emulator
+from ._emulator import Dropped, Emulator, json_response
+
+MAX_BODY = 64 * 2**20  # bytes of a request body; no provider API takes more
 
 
 @contextlib.contextmanager
@@ -84,16 +91,22 @@ def _handler_for(emulator: Emulator, log: Callable[[str], None] | None) -> type[
 
         def _exchange(self) -> int | None:
             """Read a request and answer it; the status, or None for a dropped connection."""
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            length = self.headers.get("Content-Length") or "0"
+            if not length.isdigit() or not self.path.startswith("/"):
+                return self._refuse(400, "a malformed request (its target or its Content-Length)")
+            if int(length) > MAX_BODY:
+                return self._refuse(413, f"a request body over {MAX_BODY} bytes")
+            body = self.rfile.read(int(length)) if int(length) else b""
             address: Any = self.server.server_address
-            host, port = address[0], address[1]
-            request = httpx.Request(
-                self.command,
-                f"http://{host!s}:{port}{self.path}",
-                headers=[(k, v) for k, v in self.headers.items()],
-                content=body,
-            )
+            try:
+                request = httpx.Request(
+                    self.command,
+                    f"http://{address[0]!s}:{address[1]}{self.path}",
+                    headers=[(k, v) for k, v in self.headers.items()],
+                    content=body,
+                )
+            except (httpx.InvalidURL, ValueError, UnicodeError):
+                return self._refuse(400, "a malformed request target")
             delay = emulator.delay(self.path)
             if delay:
                 time.sleep(delay)
@@ -104,6 +117,14 @@ def _handler_for(emulator: Emulator, log: Callable[[str], None] | None) -> type[
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
                 return None
+            return self._answer(response)
+
+        def _refuse(self, status: int, message: str) -> int:
+            self.close_connection = True
+            response = json_response(status, {"error": message})
+            return self._answer(response)
+
+        def _answer(self, response: httpx.Response) -> int:
             lines = [f"HTTP/1.1 {response.status_code} {response.reason_phrase}"]
             skip = {"content-length", "transfer-encoding", "connection"}
             lines += [f"{k}: {v}" for k, v in response.headers.items() if k.lower() not in skip]
