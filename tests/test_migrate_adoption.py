@@ -278,6 +278,8 @@ def test_the_next_sync_marks_an_adoption_without_evidence(source, tmp_path: Path
     first = spacekit.sync(source, fast_store(neuroio), apply=True, journal=journal, select=["alpha"])
     assert not first.ok and unresolved(journal) == ["alpha"]
     neuroio.faults.clear()
+    plan = spacekit.sync(source, fast_store(neuroio), journal=journal, select=["alpha"])
+    assert [i.adopted for i in plan.items] == [True] and f"1 {ADOPTED}" in plan.summary()
     again = spacekit.sync(source, fast_store(neuroio), apply=True, journal=journal, select=["alpha"])
     assert again.ok, [i.error for i in again.failed]
     (alpha,) = [i for i in again.items if i.source_name == "alpha"]

@@ -223,8 +223,10 @@ class SyncReport:
 
     def summary(self) -> str:
         where = f"{self.source} -> {self.target}"
+        adopted = sum(item.adopted for item in self.items)
+        marked = f"; {adopted} {ADOPTED}" if adopted else ""
         if not self.applied:
-            return f"{where}: {plan_line(self.sides)}"
+            return f"{where}: {plan_line(self.sides)}{marked}"
         counts = self.counts
         shown = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
         state = (
@@ -235,9 +237,7 @@ class SyncReport:
         held = self.held_back
         if held or self.unreadable:
             state += f"; {len(held)} delete(s) held back: {self.unreadable or 'not proven gone'}"
-        adopted = sum(item.adopted for item in self.items)
-        state += f"; {adopted} {ADOPTED}" if adopted else ""
-        return f"{where}: synced {len(self.items)} space(s): {shown or 'nothing'}; {state}"
+        return f"{where}: synced {len(self.items)} space(s): {shown or 'nothing'}; {state}{marked}"
 
     def lost(self) -> dict[str, int]:
         """Each field the target cannot hold, and for how many of the source's spaces."""
