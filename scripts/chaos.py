@@ -677,7 +677,7 @@ def case_concurrent(seed: int, rng: random.Random, folder: str) -> Outcome:
             second = migrate_case(source, target, journals[1])
             problems.append(f"a second run into the same target was not refused (ok={second.ok})")
         except spacekit.ConfigError as exc:
-            if "another migration" not in str(exc) or "pid" not in str(exc):
+            if "another run (a migrate or a sync)" not in str(exc) or "pid" not in str(exc):
                 problems.append(f"the refusal does not say who holds the target: {exc}")
     finally:
         release.set()

@@ -93,16 +93,22 @@ def test_a_space_someone_else_made_meanwhile_is_never_adopted(
     assert not check.ok and {p.source_name for p in check.problems} == {"alpha"}
 
 
-def test_the_next_run_sends_it_again_and_still_does_not_adopt(source, tmp_path: Path):
+def test_the_next_run_does_not_adopt_nor_make_the_name_twice(source, tmp_path: Path):
+    """Ours is not there, and someone else's space holds the name: the next run plans
+    the space as a new create would (the conflict rule, skip by default), instead of
+    sending the write again beside it."""
     datablist = emulator("datablist")
     interloper = plant(datablist, "alpha", user_id=SOMEONE_ELSE)
     journal = tmp_path / "j.db"
     assert not migrate(source, fast_store(datablist), journal=journal, concurrency=1).ok
     again = migrate(source, fast_store(datablist), journal=journal, concurrency=1)
+    assert again.ok, [i.error for i in again.failed]
     (alpha,) = [i for i in again.items if i.source_name == "alpha"]
-    assert alpha.outcome is Outcome.CREATED and alpha.target_id not in (None, interloper.made)
-    assert sorted(ids(fast_store(datablist), "alpha")) == sorted([interloper.made, alpha.target_id])
-    assert fast_store(datablist).get(alpha.target_id).owner == USER_ID
+    assert alpha.outcome is Outcome.SKIPPED and not alpha.adopted
+    assert "already exists" in (alpha.reason or "") and "owned by another user" in (alpha.reason or "")
+    assert ids(fast_store(datablist), "alpha") == [interloper.made]  # not made twice
+    renamed = migrate(source, fast_store(datablist), journal=tmp_path / "other.db", on_conflict="rename")
+    assert fast_store(datablist).get(renamed.items[0].target_id).owner == USER_ID
 
 
 @pytest.mark.parametrize("skew", [0, -300, 300])
@@ -149,7 +155,9 @@ def test_the_next_run_does_not_adopt_a_space_made_before_the_first_send(source, 
     old = datablist.add_workspace("alpha", createdAt=stamp(datetime.now(UTC) - timedelta(days=1)))  # type: ignore[attr-defined]
     again = migrate(source, fast_store(datablist), journal=journal, select=["alpha"])
     (alpha,) = again.items
-    assert alpha.target_id != old["@id"]
+    assert not alpha.adopted and alpha.outcome is Outcome.SKIPPED  # the name is taken: not made twice
+    assert "created before the write was sent" in (alpha.reason or ""), alpha.reason
+    assert ids(fast_store(datablist), "alpha") == [old["@id"]]
 
 
 def test_without_evidence_an_adoption_is_marked_for_a_person_to_see(source, tmp_path: Path):

@@ -34,6 +34,8 @@ SAME = [
     ("http://[::1]:8000", "http://localhost:8000"),
     ("http://[::ffff:127.0.0.1]:8000", "http://127.0.0.1:8000"),
     ("http://127.1:8000", "http://127.0.0.1:8000"),
+    ("http://0.0.0.0:8000", "http://127.0.0.1:8000"),  # the unspecified address reaches this machine
+    ("http://[::]:8000", "http://localhost:8000"),
     ("http://localhost", "http://localhost:80"),
     ("https://api.example.com", "https://API.Example.com:443"),
     ("https://api.example.com", "https://api.example.com."),

@@ -16,7 +16,9 @@ owner other than the caller, or a creation time before the write was sent, rules
 space out; an adoption no owner proves is marked "adopted after a lost answer").
 Only if no candidate is there is an unknown write sent again, or a refused one
 reported failed. A candidate the evidence rules out leaves the write unknown (not
-ok, not sent again in this run, the candidate named); the next run looks again. If
+ok, not sent again in this run, the candidate named); the next run looks again
+(``Planner._resume``), and where a space not ours holds the name plans it as a new
+create would, by the conflict rule, so that no name is made twice. If
 even the look fails, the record stays unresolved and the next run looks again.
 
 Writes that could produce the same name are never in flight together (``InFlight``),

@@ -112,7 +112,8 @@ def _host(host: str) -> str:
             return host
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return _LOOPBACK if address.is_loopback else str(address)
+    # the unspecified address (0.0.0.0, ::) reaches this machine, as a loopback does
+    return _LOOPBACK if address.is_loopback or address.is_unspecified else str(address)
 
 
 def _path(path: str) -> str:

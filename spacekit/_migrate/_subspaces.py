@@ -12,10 +12,12 @@ Subspaces are matched by their exact names: ``data`` and ``Data`` are two, each
 carried on its own. Exactly once, and resumable, without a journal row per
 subspace: before writing, the target space is read afresh and a subspace it already
 holds under exactly that name is not created again. A ``Conflict`` answer is
-checked with another read: the name is there (a write whose answer was lost,
-another run), or the target holds another name it takes for the same one (a store
-that folds case cannot hold both ``data`` and ``Data``), and then the subspace is
-failed with that reason, never dropped. A subspace that fails marks the record
+checked with another read, and so is a success whose answer names another
+subspace (a provider that folds case may answer ``data`` to a create of ``Data``):
+the name is there (a write whose answer was lost, another run), or the target holds
+another name it takes for the same one (a store that folds case cannot hold both
+``data`` and ``Data``), and then the subspace is failed with that reason, never
+dropped. A subspace that fails marks the record
 failed (its space stays migrated, journaled ``done``), so the run is not ok, and
 the next run carries what is still missing.
 """
@@ -54,15 +56,22 @@ class Carrier:
             if subspace.name in held:
                 continue
             try:
-                self._create(record, self._details(record, subspace))
+                answered = self._create(record, self._details(record, subspace))
             except Conflict as exc:
-                why = self._conflict(record.target_id, subspace.name, exc)
+                why = self._conflict(record.target_id, subspace.name, str(exc))
                 if why is not None:
                     refused.append(why)
                     continue
             except SpacekitError as exc:
                 return _failed(record, f"subspace {subspace.name!r} was not created: {exc}", made)
             else:
+                if answered != subspace.name:  # a success naming another: it may have folded case
+                    why = self._conflict(
+                        record.target_id, subspace.name, f"the target answered with {answered!r}"
+                    )
+                    if why is not None:
+                        refused.append(why)
+                        continue
                 made.append(subspace.name)
             held.add(subspace.name)
         if made:
@@ -76,9 +85,10 @@ class Carrier:
         """The exact names of the subspaces the target space holds now."""
         return {s.name for s in self.target.get(target_id).subspaces}
 
-    def _conflict(self, target_id: str, name: str, error: Conflict) -> str | None:
-        """Why a subspace answered ``Conflict`` is not on the target (None: it is there,
-        made by a write whose answer was lost or by another run)."""
+    def _conflict(self, target_id: str, name: str, error: str) -> str | None:
+        """Why a subspace answered ``Conflict`` (or a success naming another subspace) is
+        not on the target (None: it is there, made by a write whose answer was lost or
+        by another run)."""
         try:
             held = self._held(target_id)
         except SpacekitError as exc:
@@ -101,14 +111,15 @@ class Carrier:
         except (NotFound, PermissionDenied):  # not readable in full: what the listing said
             return subspace
 
-    def _create(self, record: Record, subspace: Subspace) -> None:
+    def _create(self, record: Record, subspace: Subspace) -> str:
+        """Create ``subspace``; the name of the subspace the target answered with."""
         assert record.target_id is not None
-        self.target.create_subspace(
+        return self.target.create_subspace(
             record.target_id,
             subspace.name,
             description=subspace.description or "",
             private=True if subspace.private is None else subspace.private,
-        )
+        ).name
 
 
 def _failed(record: Record, message: str, made: list[str] | None = None) -> Record:

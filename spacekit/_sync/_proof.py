@@ -9,8 +9,9 @@ sent, the source is read once more, independently of that listing:
   ``NotFound``;
 - else, where the source can search by name (and no transform renames spaces on the
   way): a search by the target space's name, complete by its own count (the listing
-  guard holds it to that), must hold no space of exactly that name that the planning
-  listing did not show (one it showed is matched elsewhere in the plan already);
+  guard holds it to that), must hold no space of that name, in any case, that the
+  planning listing did not show (one it showed is matched elsewhere in the plan
+  already);
 - else: a second full listing of the source (made once, for every delete of the
   run), planned against the same target, must plan the same delete.
 
@@ -104,13 +105,19 @@ class Proof:
             return None
         if self.searches:
             for found in self.source.list(space.name):
-                named = space.name in (found.name, self.target.stored_name(found.name))
-                if named and self.choose(found) and found.id not in self.listed:
+                if self._named(space, found) and self.choose(found) and found.id not in self.listed:
                     return f"{found.name!r} ({found.id}) (a search by name found it)"
             return None
         if space.id in self._listed_again():
             return None
         return f"a counterpart of {space.name!r} ({space.id}) (a second full listing did not plan its delete)"
+
+    def _named(self, space: Space, found: Space) -> bool:
+        """Whether ``found``, shown by a search, bears ``space``'s name in any case: a
+        search that turns up an unlisted space of that name but for its case (one renamed
+        so, or a provider's answer that changed it) shows the listing missed it."""
+        names = (found.name, self.target.stored_name(found.name))
+        return any(name.casefold() == space.name.casefold() for name in names)
 
     def _listed_again(self) -> Collection[str]:
         with self._lock:
