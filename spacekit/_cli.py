@@ -27,7 +27,7 @@ import click
 
 from . import _exitcodes
 from ._commands._common import SECRETS, Group
-from ._errors import SpacekitError
+from ._errors import SpacekitError, cli_message
 from ._exitcodes import INTERRUPTED, PARTIAL
 
 BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader left
@@ -177,7 +177,11 @@ class _Main(Group):
                 click.echo(f"Error: {failure}", err=True)
                 ctx.exit(_exitcodes.OUTPUT)
 
-            shown = str(exc) if isinstance(exc, SpacekitError) else f"unexpected {type(exc).__name__}: {exc}"
+            shown = (
+                cli_message(exc)
+                if isinstance(exc, SpacekitError)
+                else f"unexpected {type(exc).__name__}: {exc}"
+            )
             click.echo(f"Error: {redact(shown, ctx.meta.get(SECRETS, ()))}", err=True)
             ctx.exit(exit_code(exc))
 

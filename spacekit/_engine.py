@@ -23,6 +23,8 @@ place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import random
 import re
@@ -76,6 +78,36 @@ scrub_library_logs()
 
 # Failures that prove the request never left: safe to retry whatever the method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_REFUSAL_IS_FINAL: contextvars.ContextVar[bool] = contextvars.ContextVar("refusal_is_final", default=False)
+
+
+@contextlib.contextmanager
+def refusal_is_final() -> Iterator[None]:
+    """In this block (and thread), a refused connection is not retried: nothing listens
+    there, and a check (``stores --check``) says so at once instead of after retries."""
+    token = _REFUSAL_IS_FINAL.set(True)
+    try:
+        yield
+    finally:
+        _REFUSAL_IS_FINAL.reset(token)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = exc
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def _why(exc: BaseException) -> str:
+    """Why a connection failed, in words: "connection refused", "name or service not known"."""
+    for cause in _causes(exc):
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror[:1].lower() + cause.strerror[1:]
+    return type(exc).__name__
+
+
 # What plugin code may raise when an answer is not what it expects.
 _UNREADABLE = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError)
 
@@ -278,12 +310,13 @@ class _Policy:
         if isinstance(exc, httpx.TimeoutException) or window.expired():
             return self.timed_out(request, window, sent=sent)
         if not sent:
-            return _Retryable(
-                ProviderUnavailable(
-                    f"{request.label}: cannot reach the provider ({type(exc).__name__})",
-                    provider=name,
-                )
+            url = self.url(request.path)
+            where = f"{url.host}:{url.port or _DEFAULT_PORTS.get(url.scheme, '')}"
+            error = ProviderUnavailable(
+                f"{request.label}: cannot reach the provider at {where} ({_why(exc)})", provider=name
             )
+            refused = any(isinstance(cause, ConnectionRefusedError) for cause in _causes(exc))
+            return error if refused and _REFUSAL_IS_FINAL.get() else _Retryable(error)
         if isinstance(exc, httpx.TransportError):
             maybe = not request.idempotent
             error = ProviderUnavailable(

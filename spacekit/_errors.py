@@ -22,7 +22,9 @@ with ``raise ... from exc``; none reaches a caller.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound=BaseException)
 
 
 class SpacekitError(Exception):
@@ -98,7 +100,7 @@ class ProviderError(SpacekitError):
     def __str__(self) -> str:
         text = super().__str__()
         context = [f"provider={self.provider}"] if self.provider else []
-        if self.status is not None:
+        if self.status is not None and f"(HTTP {self.status})" not in text:  # not said twice
             context.append(f"status={self.status}")
         if self.request_id:
             context.append(f"request_id={self.request_id}")
@@ -152,6 +154,19 @@ _BY_STATUS: Mapping[int, type[ProviderError]] = {
     409: Conflict,
     429: RateLimited,
 }
+
+
+def in_cli_words(error: E, message: str) -> E:
+    """``error``, carrying how the command line says it: the flags and config keys its
+    user types (``--force``), where ``str(error)`` names Python's arguments
+    (``force=True``). The command line shows ``cli_message(error)``."""
+    error.cli_text = message  # type: ignore[attr-defined]
+    return error
+
+
+def cli_message(error: BaseException) -> str:
+    """What the command line shows for ``error``: its own words if it has them."""
+    return str(getattr(error, "cli_text", None) or error)
 
 
 def error_for_status(

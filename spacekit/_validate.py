@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
-from ._errors import ConfigError, Unsupported, ValidationError
+from ._errors import ConfigError, Unsupported, ValidationError, in_cli_words
 from ._exchange import shown_path
 from ._model import Capability
 from ._redact import shown_url
@@ -139,10 +139,9 @@ def check_base_url(url: object, *, setting: str = "base_url", allow_insecure_htt
         raise ConfigError(f"{setting} must not contain spaces or control characters (percent-encode them)")
     _check_host(hostname, setting, shown)
     if parts.scheme == "http" and hostname not in LOOPBACK and not allow_insecure_http:
-        raise ConfigError(
-            f"{setting} {shown} uses plain http to a remote host; use https, "
-            "or set allow_insecure_http=True if you really mean it"
-        )
+        refusal = f"{setting} {shown} uses plain http to a remote host; use https, or set "
+        error = ConfigError(refusal + "allow_insecure_http=True if you really mean it")
+        raise in_cli_words(error, refusal + "allow_insecure_http = true if you really mean it")
     return url.rstrip("/")
 
 

@@ -122,3 +122,16 @@ def test_the_resume_hint_after_ctrl_c_prints_the_journal_absolute_path(
     result = run("migrate", "archive", "memory", "--journal", "j.db")
     assert result.exit_code == 130
     assert f"(journal: {tmp_path / 'j.db'})" in result.stderr
+
+
+# -- in the command line's own words ------------------------------------------------------------
+
+
+def test_plain_http_is_allowed_in_the_config_file_s_own_words(_config: Path) -> None:
+    _config.write_text(
+        '[stores.work]\nprovider = "neuroio"\ntoken = "t"\nbase_url = "http://api.example.com"\n'
+    )
+    result = run("spaces", "list", "--store", "work")
+    assert result.exit_code == 2
+    assert "set allow_insecure_http = true if you really mean it" in result.stderr
+    assert "=True" not in result.stderr

@@ -112,6 +112,22 @@ def test_only_unreachable_exits_5_and_only_misconfigured_exits_2(config: Path) -
     assert json.loads(result.stdout)["stores"][0]["state"] == "misconfigured"
 
 
+def test_a_closed_port_names_where_and_why_and_is_not_retried_in_a_check(
+    config: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_config(config, {"down": neuroio("http://127.0.0.1:9", "some-token-value", retries=3)})
+    with caplog.at_level("INFO", logger="spacekit.http"):
+        result = run("stores", "--check", "--json")
+    (check,) = json.loads(result.stdout)["stores"]
+    assert (result.exit_code, check["state"]) == (5, "unreachable")
+    assert "cannot reach the provider at 127.0.0.1:9 (connection refused)" in check["reason"]
+    assert not [r for r in caplog.records if "retry" in r.getMessage()]  # asked once
+    caplog.clear()
+    with caplog.at_level("INFO", logger="spacekit.http"):  # an operation still retries it
+        assert run("spaces", "list", "--store", "down").exit_code == 5
+    assert len([r for r in caplog.records if "retry" in r.getMessage()]) == 3
+
+
 def test_all_ok_exits_0_and_nothing_configured_says_so(config: Path) -> None:
     emulator = NeuroIOEmulator()
     with served(emulator) as url:

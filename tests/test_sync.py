@@ -142,6 +142,7 @@ def test_the_max_changes_rule_at_ten_spaces(deletes: int, refused: bool, tmp_pat
             "4 change(s) (4 delete(s)) to the 10 spaces" in message
             and "40 %" in message
             and "30 %" in message
+            and "use force=True or a higher max_changes" in message  # Python's arguments
         )
         assert caught.value.report.planned["delete"] == 4
         assert mutating(neuroio) == [] and not (tmp_path / "j.db").exists()

@@ -81,6 +81,8 @@ def test_the_max_changes_rule_exits_2_with_counts_and_percentage(tmp_path: Path)
     result = run("work", "backup", "--apply", "--delete")
     assert result.exit_code == 2
     assert "4 change(s) (4 delete(s)) to the 10 spaces of the target, 40 %" in result.stderr
+    assert "use --force or a higher --max-changes if it is right" in result.stderr
+    assert "force=True" not in result.stderr  # the flags, not Python's arguments
     assert "source 6, target 10: 6 unchanged, 4 to delete\n" in result.stdout  # the refused plan is shown
     assert len(list(backup.list())) == 10
     assert run("work", "backup", "--apply", "--delete", "--max-changes", "40%").exit_code == 0

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 import spacekit
+from spacekit import ConfigError
+from spacekit._errors import cli_message
 from spacekit.plugin import check_base_url, check_description, check_id, check_name, quote_id
 
 
@@ -72,6 +74,9 @@ def test_good_urls(url: str) -> None:
 
 def test_the_insecure_switch_allows_remote_http() -> None:
     assert check_base_url("http://x.example", allow_insecure_http=True) == "http://x.example"
+    with pytest.raises(ConfigError, match=r"set allow_insecure_http=True if") as caught:
+        check_base_url("http://x.example")
+    assert "allow_insecure_http = true if" in cli_message(caught.value)  # TOML, in the CLI's words
     with pytest.raises(spacekit.ConfigError):
         check_base_url("http://x.example")
 

@@ -18,7 +18,8 @@ from ._common import json_option
     "check",
     is_flag=True,
     help="check every configured store's credentials, all at once: exit 0 if all are ok, "
-    "4 if any refused them, 5 if any is unreachable, 2 if any is misconfigured",
+    "else 4 if any refused them, else 5 if any is unreachable, else 2 if any is misconfigured "
+    "(a refusal outranks an unreachable store); a refused connection is not retried",
 )
 @json_option
 def stores(check: bool, as_json: bool) -> None:

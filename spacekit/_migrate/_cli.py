@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from .._commands._common import complete_store, journal_option
-from .._errors import ProviderError, SpacekitError
+from .._errors import ProviderError, SpacekitError, cli_message
 from .._exitcodes import INTERRUPTED, OK, PARTIAL, USAGE, exit_code
 from .._output import table
 from ._plan import POLICIES
@@ -53,7 +53,7 @@ def _errors_to_exit(journal: str | None) -> Iterator[None]:
         yield
     except SpacekitError as exc:
         hint = f" (journal: {journal}; {_RESUME_HINT})" if journal and isinstance(exc, ProviderError) else ""
-        click.echo(f"Error: {exc}{hint}", err=True)
+        click.echo(f"Error: {cli_message(exc)}{hint}", err=True)
         raise click.exceptions.Exit(exit_code(exc)) from None
     except KeyboardInterrupt:
         hint = f"; {_RESUME_HINT} (journal: {journal})" if journal else ""

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from .._errors import NotFound, SpacekitError, Unsupported, ValidationError
+from .._errors import NotFound, SpacekitError, Unsupported, ValidationError, in_cli_words
 from .._listing import until_complete
 from .._model import Capability, Space, SpaceKind
 from .._store import SpaceStore
@@ -58,10 +58,13 @@ def check_run(source: SpaceStore, target: SpaceStore, on_conflict: str, concurre
         if capability not in target.capabilities:
             raise Unsupported(f"the target ({target.provider}) cannot {capability.value} spaces")
     if on_conflict == "update" and Capability.UPDATE not in target.capabilities:
-        raise Unsupported(
-            f"on_conflict='update' needs a target that can update spaces, and the {target.provider} "
-            "store cannot; choose skip, rename or fail"
+        refusal = (
+            "{policy} needs a target that can update spaces, and the "
+            f"{target.provider} store cannot; choose {{others}}"
         )
+        error = Unsupported(refusal.format(policy="on_conflict='update'", others="skip, rename or fail"))
+        cli = refusal.format(policy="--on-conflict update", others="--on-conflict skip, rename or fail")
+        raise in_cli_words(error, cli)
 
 
 def store_notes(source: SpaceStore, target: SpaceStore) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ from typing import Final
 
 import attrs
 
-from .._errors import Unsupported, ValidationError
+from .._errors import Unsupported, ValidationError, in_cli_words
 from .._manifest import toml_string
 from .._migrate._evidence import Adoption, judge
 from .._migrate._plan import Transform, lost_fields
@@ -395,16 +395,19 @@ def check_safety(plan: Plan, max_changes: Fraction, report: SyncReport) -> None:
     parts = [f"{counts[a]} update(s)" for a in ("update",) if counts[a]]
     parts += [f"{counts[a]} delete(s)" for a in ("delete",) if counts[a]]
     share = round(100 * changes / total, 1)
-    raise TooManyChanges(
+    refusal = (
         f"refused: the plan makes {changes} change(s) ({' and '.join(parts)}) to the {total} spaces "
         f"of the target, {share:g} %, more than the {float(max_changes) * 100:g} % allowed; nothing "
-        "was written. Check the plan, then use force=True (--force) or a higher max_changes "
-        "(--max-changes) if it is right",
+        "was written. Check the plan, then use {force} or a higher {max_changes} if it is right"
+    )
+    error = TooManyChanges(
+        refusal.format(force="force=True", max_changes="max_changes"),
         changes=changes,
         total=total,
         limit=float(max_changes),
         report=report,
     )
+    raise in_cli_words(error, refusal.format(force="--force", max_changes="--max-changes"))
 
 
 __all__ = [

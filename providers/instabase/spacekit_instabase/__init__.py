@@ -6,7 +6,7 @@ Registered in the entry-point group ``spacekit.providers`` as ``instabase``::
     store = spacekit.connect("instabase", token="...", base_url="https://ib.example.com")
 
 Spaces can be listed (``admin_only=True`` for those you administer), read one at a
-time, and created as Organization Spaces (``handle=`` sets the organization name).
+time, and created as Organization Spaces (``handle=`` sets the space's handle, the organization's name in URLs).
 Subspaces (repos) are created and read with ``create_subspace`` and ``get_subspace``.
 Instabase has no API to update or delete a space, nor per-space tokens.
 """

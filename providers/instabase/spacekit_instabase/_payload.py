@@ -58,14 +58,16 @@ _BY_MESSAGE: tuple[tuple[re.Pattern[str], type[ProviderError] | None], ...] = (
 
 
 def error_for_message(message: str, response: Response) -> SpacekitError:
-    """The spacekit error for a ``{"status": "ERROR", "msg": message}`` answer."""
-    text = f"{response.label}: {message}"
+    """The spacekit error for a ``{"status": "ERROR", "msg": message}`` answer; its
+    message says so (``answered ERROR (HTTP 200)``), since the HTTP status alone reads
+    as a success."""
+    text = f"{response.label}: {message}: answered ERROR (HTTP {response.status})"
     lowered = message.lower()
     for pattern, cls in _BY_MESSAGE:
         if pattern.search(lowered):
             if cls is None:
                 return ValidationError(
-                    f"{text} (provider={PROVIDER}, status={response.status})",
+                    f"{text} (provider={PROVIDER})",
                     provider=PROVIDER,
                     status=response.status,
                     body=response.text,

@@ -82,7 +82,7 @@ def check_org_name(handle: object, *, derived_from: str | None = None) -> str:
         else ""
     )
     raise ValidationError(
-        f"an Instabase organization name must be 3 to 100 letters, digits or underscores, "
+        f"an Instabase space's handle must be 3 to 100 letters, digits or underscores, "
         f"got {handle!r}{origin}",
         fields={"handle": "3 to 100 letters, digits or underscores"},
     )

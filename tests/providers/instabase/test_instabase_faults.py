@@ -94,6 +94,8 @@ def test_200_with_error_is_mapped_by_its_message(
             ib.create("Mapped Org")
     assert type(caught.value) is error
     assert msg in str(caught.value)
+    assert "answered ERROR (HTTP 200)" in str(caught.value)
+    assert "status=200" not in str(caught.value)  # a success code beside an error reads as a contradiction
     assert caught.value.provider == "instabase"  # type: ignore[attr-defined]
     assert caught.value.status == 200  # type: ignore[attr-defined]
     assert len(emulator.requests) == 1  # a 200 is never retried

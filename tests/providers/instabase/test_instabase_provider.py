@@ -171,6 +171,7 @@ def test_bad_org_names_fail_before_any_request(
     with pytest.raises(spacekit.ValidationError, match="3 to 100 letters, digits or underscores") as caught:
         ib.create(name, **options)
     assert caught.value.fields == {"handle": "3 to 100 letters, digits or underscores"}
+    assert "handle must be" in str(caught.value) and "organization name" not in str(caught.value)
     assert emulator.requests == []
 
 
