@@ -104,8 +104,25 @@ def test_the_next_run_does_not_adopt_nor_make_the_name_twice(source, tmp_path: P
     assert alpha.outcome is Outcome.SKIPPED and not alpha.adopted
     assert "already exists" in (alpha.reason or "") and "owned by another user" in (alpha.reason or "")
     assert ids(fast_store(datablist), "alpha") == [interloper.made]  # not made twice
-    renamed = migrate(source, fast_store(datablist), journal=tmp_path / "other.db", on_conflict="rename")
-    assert fast_store(datablist).get(renamed.items[0].target_id).owner == USER_ID
+
+
+@pytest.mark.parametrize("on_conflict", ["fail", "rename"])
+def test_the_next_run_follows_the_conflict_rule_where_the_name_is_taken(
+    source, tmp_path: Path, on_conflict: str
+):
+    datablist = emulator("datablist")
+    interloper = plant(datablist, "alpha", user_id=SOMEONE_ELSE)
+    journal = tmp_path / "j.db"
+    assert not migrate(source, fast_store(datablist), journal=journal, concurrency=1, select=["alpha"]).ok
+    again = migrate(source, fast_store(datablist), journal=journal, select=["alpha"], on_conflict=on_conflict)
+    (alpha,) = again.items
+    assert "owned by another user" in (alpha.reason or "") and "written again" not in (alpha.reason or "")
+    assert ids(fast_store(datablist), "alpha") == [interloper.made]  # never a second 'alpha'
+    if on_conflict == "fail":
+        assert not again.ok and "already exists" in (alpha.error or "")
+    else:
+        assert again.ok and alpha.target_name != "alpha"
+        assert fast_store(datablist).get(alpha.target_id).owner == USER_ID
 
 
 @pytest.mark.parametrize("skew", [0, -300, 300])

@@ -429,13 +429,15 @@ class Planner:
             record.state, record.outcome, record.error = State.UNKNOWN, Outcome.FAILED, error
             return record
         if adoption.space is None:  # ours is not there
-            if self.index.unclaimed(name) is not None:
+            taken = self.index.unclaimed(name) is not None
+            if taken:
                 # the name is held by a space that is not ours (someone else's, or there
                 # before the write was sent): planned as a new create would be
                 record = self._fresh(record, space)
             if adoption.refused:
                 note = f"not this write's result: {adoption.refusals()}"
-                record.reason = f"{record.reason}; {note}" if record.reason else f"written again: {note}"
+                first = note if taken else f"written again: {note}"
+                record.reason = f"{record.reason}; {note}" if record.reason else first
             return record  # not there: written again, unless the name is taken
         found = adoption.space.id
         self.index.claim(found)
