@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from . import _config, _manifest, _registry
+from . import _config, _registry
 from ._errors import ConfigError
 from ._plugin import Plugin
 from ._settings import MissingSetting
@@ -60,16 +60,20 @@ def prepare(name: str | None, settings: Mapping[str, Any]) -> Opening:
     neither a store, a provider nor a manifest, but names an existing file, is refused
     saying which suffixes are read as manifests.
     """
-    if name is not None and _manifest.is_manifest_path(name):
-        plugin = _registry.load(_manifest.PROVIDER)
-        checked = plugin.check_settings({**settings, "path": name}, where=f"the manifest {name}")
-        return Opening(_manifest.PROVIDER, plugin, checked, f"the manifest {name}")
+    if name is not None:  # imported here: the default store is never a manifest
+        from . import _manifest
+
+        if _manifest.is_manifest_path(name):
+            plugin = _registry.load(_manifest.PROVIDER)
+            checked = plugin.check_settings({**settings, "path": name}, where=f"the manifest {name}")
+            return Opening(_manifest.PROVIDER, plugin, checked, f"the manifest {name}")
     try:
         resolved = _config.resolve(name, settings)
     except ConfigError:
         if name is not None and os.path.isfile(name):
+            suffixes = ", ".join(_manifest.FORMATS)
             raise ConfigError(
-                f"{name} is a file, not a store: a manifest's name ends in {', '.join(_manifest.FORMATS)}"
+                f"{name} is a file, not a store: a manifest's name ends in {suffixes}"
             ) from None
         raise
     plugin = _registry.load(resolved.provider)

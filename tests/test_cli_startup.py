@@ -20,7 +20,15 @@ import pytest
 from spacekit import _registry
 from spacekit._cli import COMMANDS, main
 
-HEAVY = ("httpx", "httpcore", "rich", "spacekit._migrate", "spacekit._sync", "importlib.metadata")
+HEAVY = (
+    "httpx",
+    "httpcore",
+    "rich",
+    "spacekit._migrate",
+    "spacekit._sync",
+    "spacekit._manifest",
+    "importlib.metadata",
+)
 
 
 def imported(tmp_path: Path, *args: str) -> list[str]:
