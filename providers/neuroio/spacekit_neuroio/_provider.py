@@ -95,6 +95,9 @@ FULL_LIST = "/v1/lists/spaces/"
 #: statuses that say the full list is not served here: pages are asked for instead
 REFUSALS = frozenset({400, 403, 404, 405, 406, 410, 413, 414, 422, 501})
 WHOAMI = "/v1/whoami/"
+#: statuses that say whoami is not served here (not found, not allowed, gone, not
+#: implemented): the token is checked by the cheapest documented call instead
+NO_WHOAMI = frozenset({404, 405, 410, 501})
 
 
 class NeuroIOProvider(Provider):
@@ -243,7 +246,7 @@ class NeuroIOProvider(Provider):
         try:
             yield Request("GET", WHOAMI)  # any 2xx: the shape of the answer is unpublished
         except ProviderError as exc:
-            if exc.status not in (404, 405):
+            if exc.status not in NO_WHOAMI:
                 raise
             # A server of the documented spaces API without whoami: the token is
             # still checked, by the cheapest call it documents.

@@ -9,7 +9,7 @@ from spacekit_neuroio._emulator import NeuroIOEmulator
 import spacekit
 
 
-@pytest.mark.parametrize("status", [404, 405])
+@pytest.mark.parametrize("status", [404, 405, 410, 501])
 def test_without_whoami_a_good_token_checks_by_a_one_space_listing(status: int) -> None:
     emulator = NeuroIOEmulator()
     emulator.faults.fail(status, times=10, path="/v1/whoami/", body=b'{"detail": "Not found."}')
@@ -19,7 +19,7 @@ def test_without_whoami_a_good_token_checks_by_a_one_space_listing(status: int) 
     assert [r.params for r in listing] == [{"limit": "1", "offset": "0"}]
 
 
-@pytest.mark.parametrize("status", [404, 405])
+@pytest.mark.parametrize("status", [404, 405, 410, 501])
 def test_without_whoami_a_bad_token_is_an_authentication_error(status: int) -> None:
     emulator = NeuroIOEmulator()
     emulator.faults.fail(status, times=10, path="/v1/whoami/", body=b'{"detail": "Not found."}')
