@@ -226,12 +226,16 @@ def load_json(content: bytes | str) -> Any:
         raise ValueError(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError as exc:  # an integer of too many digits, a NaN
         raise ValueError(str(exc).split(":")[0][:200]) from None
+    except MemoryError:  # millions of tiny values: what was parsed is freed as this unwinds
+        raise ValueError(f"too large to parse in the memory available ({len(content)} bytes)") from None
     _check_depth(value)
     return value
 
 
 #: what is left of a string once all but brackets and quotes are dropped
 _QUOTED = re.compile(rb'"[^"]*"')
+#: the bytes of a skeleton whose strings are dropped at once (see ``_skeleton``)
+_STRINGS_WINDOW = 2**16
 #: every bracket as ``[`` or ``]`` (the depth does not depend on their kind)
 _BRACKETS = bytes.maketrans(b"{}", b"[]")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b'[]{}"')
@@ -262,9 +266,29 @@ def _skeleton(content: bytes) -> bytes:
     if b"\\" in content:  # escapes: an escaped backslash, then an escaped quote, is no quote
         content = content.replace(b"\\\\", b"").replace(b'\\"', b"")
     skeleton = content.translate(_BRACKETS, _NOT_BRACKETS)
-    if b'"' in skeleton:
-        skeleton = _QUOTED.sub(b"", skeleton).replace(b'"', b"")  # and an unended string's quote
-    return skeleton
+    if b'"' not in skeleton:
+        return skeleton
+    # Strings dropped a window at a time: ``re.sub`` holds a piece for each string it
+    # drops, and a text of millions of short strings would hold hundreds of megabytes.
+    kept = bytearray()
+    start, opened = 0, -1  # ``opened``: where a string a window left open begins
+    while start < len(skeleton):
+        if opened >= 0:
+            close = skeleton.find(b'"', start)
+            if close < 0:  # a string never ended: its brackets count, as if unquoted
+                kept += skeleton[opened + 1 :]
+                break
+            start, opened = close + 1, -1
+            continue
+        end = min(start + _STRINGS_WINDOW, len(skeleton))
+        rest = _QUOTED.sub(b"", skeleton[start:end])
+        left_open = rest.find(b'"')  # at most one: a string that goes on past the window
+        if left_open >= 0:
+            opened = end - (len(rest) - left_open)
+            rest = rest[:left_open]
+        kept += rest
+        start = end
+    return bytes(kept)
 
 
 _PASSES = 4
@@ -300,13 +324,21 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _check_depth(value: Any) -> None:
-    """``ValueError`` if ``value`` nests deeper than ``MAX_JSON_DEPTH`` (walked without recursion)."""
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
-        if isinstance(item, dict):
-            pending.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
-        elif isinstance(item, list):
-            pending.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+    """``ValueError`` if ``value`` nests deeper than ``MAX_JSON_DEPTH`` (walked without
+    recursion, holding one iterator per level: never a list as long as the value)."""
+    if not isinstance(value, (dict, list)):
+        return
+    levels = [_children(value)]
+    while levels:
+        for child in levels[-1]:
+            if isinstance(child, (dict, list)):
+                if len(levels) >= MAX_JSON_DEPTH:
+                    raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+                levels.append(_children(child))
+                break
+        else:
+            levels.pop()
+
+
+def _children(value: dict[Any, Any] | list[Any]) -> Iterator[Any]:
+    return iter(value.values() if isinstance(value, dict) else value)

@@ -72,15 +72,22 @@ def cut(text: str, secrets: Iterable[str], limit: int = BODY_LIMIT) -> str:
 
 
 def shown_url(url: str) -> str:
-    """``url`` without its user-info: ``ftp://***@host/path`` for ``ftp://bob:pw@host/path``."""
+    """``url`` without its user-info: ``ftp://***@host/path`` for ``ftp://bob:pw@host/path``.
+
+    Nothing before an ``@`` is shown, even where Python's parser finds no user-info
+    but a lenient one would (``https:\\\\bob:pw@host``, read with backslashes as
+    slashes, as browsers do; ``https://bob:p/w@host``, a password with a slash)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<a malformed URL>"
-    if "@" not in parts.netloc:
+    if "@" in parts.netloc:
+        host = parts.netloc.rpartition("@")[2]
+        return parts._replace(netloc=f"{MASK}@{host}").geturl()
+    if "@" not in url:
         return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{MASK}@{host}").geturl()
+    scheme = f"{parts.scheme}://" if parts.scheme else ""
+    return f"{scheme}{MASK}@{url.rpartition('@')[2]}"
 
 
 #: what ``LogScrubber`` asks for the secrets of the stores open now

@@ -258,7 +258,10 @@ def _decoded(route: str, refuse: Any) -> str:
     times on its way (a proxy, then the app) is no safer; too many times is refused."""
     decoded = route
     for _ in range(MAX_DECODES):
-        decoded, previous = unquote(decoded), decoded
+        try:
+            decoded, previous = unquote(decoded, errors="strict"), decoded
+        except UnicodeDecodeError:  # "%c0%ae" is "." to a server that reads overlong UTF-8
+            raise refuse("it percent-encodes bytes that are not UTF-8") from None
         if decoded == previous:
             return decoded
     raise refuse(f"it is percent-encoded more than {MAX_DECODES} times over")
@@ -291,7 +294,15 @@ def _query(params: object, body: object) -> dict[str, str]:
                 f"params must map names to strings or numbers, got {key!r}: {value!r} "
                 "(spell booleans as the API does, 'true' or 'True')"
             )
-        query[key] = str(value)
+        try:
+            query[key] = str(value)
+            (key + query[key]).encode("utf-8")  # as it is sent
+        except UnicodeEncodeError:
+            raise ValidationError(
+                f"params hold a character UTF-8 cannot carry in {key!r} (a lone surrogate)"
+            ) from None
+        except ValueError:  # an integer of more digits than Python writes out
+            raise ValidationError(f"params {key!r} is an integer of too many digits to send") from None
     try:
         json.dumps(body, allow_nan=False, ensure_ascii=False).encode("utf-8")  # as httpx sends it
     except RecursionError:

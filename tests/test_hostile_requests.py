@@ -42,6 +42,9 @@ def _encoded(text: str, times: int) -> str:
 REFUSED = {
     "json nested 100000 deep": ("POST", "/x", None, _nested(100_000), "nests too deeply"),
     "json with a lone surrogate": ("POST", "/x", None, {"a": "\ud800"}, "lone surrogate"),
+    "params with a lone surrogate": ("GET", "/x", {"q": "\ud800"}, None, "lone surrogate"),
+    "params with a lone surrogate in a name": ("GET", "/x", {"\udfff": "1"}, None, "lone surrogate"),
+    "params of a 5,000-digit integer": ("GET", "/x", {"q": 10**5000}, None, "too many digits"),
     "oversized params": ("GET", "/x", {"q": "b" * 100_000}, None, "at most 8192"),
     "a 100 KB path": ("GET", "/" + "p" * 100_000, None, None, "at most 8192"),
     "..;": ("GET", "/..;/admin", None, None, "'..' segments"),

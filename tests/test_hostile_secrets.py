@@ -126,8 +126,15 @@ def test_response_json_on_a_passthrough_answer_raises_a_redacted_cut_error(provi
     assert body.startswith("<html> *** x") and secret not in body
 
 
-def test_a_redirect_is_reported_without_the_user_info_of_its_location() -> None:
-    location = "https://svc:hunter2pass@elsewhere.example/v1/x?key=querysecret"
+@pytest.mark.parametrize(
+    "location",
+    [
+        "https://svc:hunter2pass@elsewhere.example/v1/x?key=querysecret",
+        "https:\\\\svc:hunter2pass@elsewhere.example/v1/x",  # backslashes, read as slashes by browsers
+        "https://svc:hunter2pass/x@elsewhere.example/v1/x",  # a slash in the password
+    ],
+)
+def test_a_redirect_is_reported_without_the_user_info_of_its_location(location: str) -> None:
     with (
         serving(_redirect(location)) as url,
         spacekit.connect("neuroio", token=NEUROIO_TOKEN, base_url=url, retries=0) as store,

@@ -13,19 +13,21 @@ excluded, and the report marks such an item "adopted after a lost answer".
 from __future__ import annotations
 
 import collections
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from migrate_helpers import FAST, emulator, fast_store, plant
+from migrate_helpers import FAST, emulator, fast_store, mutating, plant
 from spacekit_datablist._emulator import USER_ID
 
 import spacekit
 from spacekit._migrate import Outcome, Problem, migrate
 from spacekit._migrate._journal import Journal
 from spacekit._migrate._record import ADOPTED, UNRESOLVED
+from spacekit._sync._report import SyncOutcome
 from spacekit.testing import Emulator
 
 SOMEONE_ELSE = "auth0|0123456789abcdef01234567"
@@ -33,18 +35,19 @@ SOMEONE_ELSE = "auth0|0123456789abcdef01234567"
 
 class LoseTheLook:
     """Once a create is sent, the look at the target that follows fails (503 on every
-    attempt): the write stays unresolved for the next run."""
+    attempt): the write stays unresolved for the next run. ``path``: where the
+    provider creates and lists its spaces (Datablist's ``/``)."""
 
-    def __init__(self, emu: Emulator) -> None:
-        self.emu, self.dispatch = emu, emu.dispatch
+    def __init__(self, emu: Emulator, path: str = "/") -> None:
+        self.emu, self.dispatch, self.path = emu, emu.dispatch, path
         emu.dispatch = self  # type: ignore[method-assign]
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         try:
             return self.dispatch(request)
         finally:
-            if request.method == "POST" and request.url.path == "/":
-                self.emu.faults.fail(503, 1 + FAST["retries"], method="GET", path=r"^/$")
+            if request.method == "POST" and request.url.path == self.path:
+                self.emu.faults.fail(503, 1 + FAST["retries"], method="GET", path=f"^{self.path}$")
 
 
 def ids(store: spacekit.SpaceStore, name: str) -> list[str]:
@@ -226,3 +229,109 @@ def test_a_sync_does_not_adopt_a_space_someone_else_made_meanwhile(source):
     (alpha,) = [i for i in report.items if i.source_name == "alpha"]
     assert alpha.target_id != interloper.made and interloper.made in (alpha.error or "")
     assert interloper.sent == 1
+
+
+def unresolved(journal: Path) -> list[str]:
+    with Journal.open(journal, create=False) as book:
+        return [r.source_name for r in book.records() if r.state in UNRESOLVED]
+
+
+@pytest.mark.parametrize("delete", [False, True])
+@pytest.mark.parametrize(
+    "why, fields",
+    [
+        ("owned by another user", {"user_id": SOMEONE_ELSE}),
+        ("created before", {"createdAt": stamp(datetime.now(UTC) - timedelta(hours=2))}),
+    ],
+)
+def test_the_next_sync_does_not_take_a_refused_candidate_for_the_counterpart(
+    source, tmp_path: Path, why: str, fields: dict[str, Any], delete: bool
+):
+    """The first sync refused the candidate and left alpha's create unresolved; the
+    next one plans alpha by name: the same evidence holds, the space someone else made
+    is not alpha's counterpart (not kept as it, not updated, not deleted), the item
+    stays unknown naming it, and nothing is written for it."""
+    datablist = emulator("datablist")
+    interloper = plant(datablist, "alpha", **fields)
+    journal = tmp_path / "j.db"
+    assert not spacekit.sync(source, fast_store(datablist), apply=True, journal=journal, concurrency=1).ok
+    assert unresolved(journal) == ["alpha"]
+    before = len(mutating(datablist))
+    again = spacekit.sync(
+        source, fast_store(datablist), apply=True, delete=delete, journal=journal, concurrency=1
+    )
+    assert not again.ok
+    (alpha,) = [i for i in again.items if i.source_name == "alpha"]
+    assert alpha.outcome is SyncOutcome.FAILED and alpha.target_id is None
+    assert interloper.made is not None and interloper.made in (alpha.error or "")
+    assert why in (alpha.error or ""), alpha.error
+    assert mutating(datablist)[before:] == []  # nothing written, nothing deleted
+    assert ids(fast_store(datablist), "alpha") == [interloper.made]
+    assert unresolved(journal) == ["alpha"]  # still unknown: not recorded as alpha's counterpart
+    (kept,) = [i for i in again.items if i.target_id == interloper.made]
+    assert kept.source_id is None and kept.outcome is SyncOutcome.KEPT
+    assert "failed" in again.summary()
+
+
+def test_the_next_sync_takes_our_own_lost_create_for_the_counterpart(source, tmp_path: Path):
+    """Our create committed, its answer and the look that followed were lost: the next
+    sync pairs alpha with it (ours by its owner), unmarked, and writes nothing again."""
+    datablist = emulator("datablist")
+    datablist.faults.drop(after_commit=True, method="POST", path=r"^/$")
+    LoseTheLook(datablist)
+    journal = tmp_path / "j.db"
+    first = spacekit.sync(source, fast_store(datablist), apply=True, journal=journal, select=["alpha"])
+    assert not first.ok and unresolved(journal) == ["alpha"]
+    datablist.faults.clear()
+    datablist.clock.advance(3600)
+    again = spacekit.sync(source, fast_store(datablist), apply=True, journal=journal, select=["alpha"])
+    assert again.ok, [i.error for i in again.failed]
+    (alpha,) = [i for i in again.items if i.source_name == "alpha"]
+    assert alpha.target_id in ids(fast_store(datablist), "alpha") and not alpha.adopted
+    assert collections.Counter(s.name for s in fast_store(datablist).list()) == {"alpha": 1}
+    assert unresolved(journal) == []
+
+
+def test_the_next_sync_marks_an_adoption_without_evidence(source, tmp_path: Path, monkeypatch):
+    """NeuroIO gives no owner and no creation time: the next sync pairs alpha with the
+    space found after its lost create, as the docs promise, and marks it, in the
+    summary, the CLI's lines and --json."""
+    neuroio = emulator("neuroio")
+    neuroio.faults.drop(after_commit=True, method="POST", path=r"^/v1/spaces/$")
+    LoseTheLook(neuroio, "/v1/spaces/")
+    journal = tmp_path / "j.db"
+    first = spacekit.sync(source, fast_store(neuroio), apply=True, journal=journal, select=["alpha"])
+    assert not first.ok and unresolved(journal) == ["alpha"]
+    neuroio.faults.clear()
+    plan = spacekit.sync(source, fast_store(neuroio), journal=journal, select=["alpha"])
+    assert [i.adopted for i in plan.items] == [True] and f"1 {ADOPTED}" in plan.summary()
+    again = spacekit.sync(source, fast_store(neuroio), apply=True, journal=journal, select=["alpha"])
+    assert again.ok, [i.error for i in again.failed]
+    (alpha,) = [i for i in again.items if i.source_name == "alpha"]
+    assert alpha.adopted and ADOPTED in (alpha.reason or "")
+    assert alpha.to_dict()["adopted"] is True
+    assert f"1 {ADOPTED}" in again.summary()
+    assert unresolved(journal) == []
+
+    from click.testing import CliRunner
+
+    from spacekit._cli import main
+
+    monkeypatch.setattr("spacekit._sync._cli.run_sync", lambda *args, **kwargs: again)
+    shown = CliRunner().invoke(main, ["sync", "a", "b", "--apply"])
+    assert shown.exit_code == 0, shown.output
+    (line,) = [line for line in shown.stdout.splitlines()[1:] if ADOPTED in line]
+    assert "alpha" in line and str(alpha.target_id) in line
+    as_json = CliRunner().invoke(main, ["sync", "a", "b", "--apply", "--json"])
+    (item,) = [i for i in json.loads(as_json.stdout)["items"] if i["source"]["name"] == "alpha"]
+    assert item["adopted"] is True
+
+
+def test_a_sync_marks_an_adoption_without_evidence_within_the_run(source):
+    """The lost answer's look in the same run adopts on no evidence (NeuroIO): marked."""
+    neuroio = emulator("neuroio")
+    interloper = plant(neuroio, "alpha")
+    report = spacekit.sync(source, fast_store(neuroio), apply=True, concurrency=1)
+    (alpha,) = [i for i in report.items if i.source_name == "alpha"]
+    assert alpha.target_id == interloper.made and alpha.adopted
+    assert f"1 {ADOPTED}" in report.summary()

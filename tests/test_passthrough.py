@@ -51,6 +51,7 @@ HOSTILE_PATHS = [
     "/%2E%2E/steal",
     "/v1/%252e%252e/%252e%252e/steal",
     "/v1%2f..%2f..%2fsteal",
+    "/v1/%c0%ae%c0%ae/%c0%ae%c0%ae/steal",  # overlong UTF-8 for ".", read so by some servers
     "/v1/whoami/#fragment",
     "javascript:alert(1)",
     "localhost:8000/v1/",

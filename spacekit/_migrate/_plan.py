@@ -32,7 +32,7 @@ from .._validate import MAX_NAME
 from ._evidence import judge
 from ._fingerprints import Fingerprints
 from ._journal import Journal
-from ._record import CREATES, UNRESOLVED, Action, Outcome, Record, State
+from ._record import Action, Outcome, Record, State
 from ._report import Identity
 from ._stores import canonical_location
 
@@ -331,7 +331,7 @@ class Planner:
             return self._decided(
                 record, Action.FAIL, error=f"transform returned {type(space).__name__}, not a Space"
             )
-        if earlier is not None and self._unsettled(earlier):
+        if earlier is not None and earlier.unsettled:
             return self._resume(record, space, earlier)
         fresh = self._fresh(record, space)
         if earlier is not None and earlier.state is State.DONE:
@@ -341,15 +341,6 @@ class Planner:
 
     def _still_there(self, earlier: Record) -> bool:
         return earlier.target_id is None or self.index.present(earlier.target_id)
-
-    @staticmethod
-    def _unsettled(earlier: Record) -> bool:
-        """A write that may have landed: its answer was lost, or it was refused after
-        being sent (a proxy's 5xx after the commit, a lying 409)."""
-        sent = earlier.state in UNRESOLVED or (
-            earlier.state is State.FAILED and earlier.preexisting is not None
-        )
-        return sent and earlier.action in (*CREATES, Action.UPDATE)
 
     def _decided(
         self,

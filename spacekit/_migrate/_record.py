@@ -110,6 +110,13 @@ class Record:
         return self.action in WRITES and self.state is State.PLANNED
 
     @property
+    def unsettled(self) -> bool:
+        """A write that may have landed: its answer was lost, or it was refused after
+        being sent (a proxy's 5xx after the commit, a lying 409)."""
+        sent = self.state in UNRESOLVED or (self.state is State.FAILED and self.preexisting is not None)
+        return sent and self.action in WRITES
+
+    @property
     def shown_name(self) -> str | None:
         """The target's name for it: as stored, once known, else as intended."""
         return self.stored_name or self.target_name

@@ -1,9 +1,9 @@
 """The ``spacekit sync`` command (``command`` is what the core command line registers).
 
-The output starts with a one-line summary; then, for a plan, one line per change
-(every pair with ``--verbose``), and for an applied run one line per failure (every
-pair with ``--verbose``) and what the final listing found different. ``--json``
-prints the whole report instead.
+The output starts with a one-line summary; then, for a plan, one line per change,
+and for an applied run one line per failure, and either way one per space "adopted
+after a lost answer" (every pair with ``--verbose``), and what the final listing
+found different. ``--json`` prints the whole report instead.
 
 Exit codes, as for ``spacekit migrate``::
 
@@ -86,10 +86,14 @@ def _sorted(items: Sequence[SyncItem]) -> list[SyncItem]:
 def _show(report: SyncReport, verbose: bool) -> None:
     click.echo(report.summary())
     for item in _sorted(report.items):
-        shown = verbose or (
-            item.outcome.value in ("failed", "planned")
-            if report.applied
-            else item.action in CHANGES or item.extra
+        shown = (
+            verbose
+            or item.adopted
+            or (
+                item.outcome.value in ("failed", "planned")
+                if report.applied
+                else item.action in CHANGES or item.extra
+            )
         )
         if shown or (item.error and not report.applied):
             click.echo(_line(item, report.applied))

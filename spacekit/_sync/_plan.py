@@ -4,7 +4,14 @@ Matching, in this order, so that a space renamed at the source is renamed on the
 target rather than deleted and created again:
 
 1. the counterpart the journal recorded for the source space (if it is still there);
-2. else the first target space not yet matched with exactly the source's name;
+2. else the first target space not yet matched with exactly the source's name; for a
+   source space whose create the journal holds unsettled (sent, its answer lost),
+   only a space the evidence allows to be that create's result (``_evidence``, as
+   for a migration's adoption: not bearing the name when it was first sent, not
+   owned by another user, not created before it was sent); a refuted one is no
+   counterpart: kept, never updated or deleted, and the source space's item fails,
+   naming it, with nothing written for it; an adoption no owner proves is marked
+   "adopted after a lost answer";
 3. else, for a manifest entry that says ``renamed_from``, the first target space not
    yet matched bearing one of its old names, the first listed first (an ``update``
    of the name, never a delete and a create).
@@ -28,7 +35,9 @@ import attrs
 
 from .._errors import Unsupported, ValidationError, in_cli_words
 from .._manifest import toml_string
+from .._migrate._evidence import Adoption, judge
 from .._migrate._plan import Transform, lost_fields
+from .._migrate._record import Record
 from .._model import Capability, Space
 from .._store import SpaceStore
 from ._report import CHANGES, Change, SyncAction, SyncItem, SyncOutcome, SyncReport, TooManyChanges
@@ -42,6 +51,9 @@ SIMILAR: Final = 0.5
 #: how many deletes and creates are compared for that, each
 SIMILAR_AT_MOST: Final = 200
 NOT_IN_SOURCE: Final = "not in the source; kept (with delete, it would be deleted)"
+#: an adoption's reason, and why its space is a candidate at all (``Adoption.reason``)
+ADOPTED_HERE: Final = "found on the target after an earlier create of unknown outcome; not written again"
+FIRST_SENT: Final = "did not bear it when the write was first sent"
 
 
 @attrs.frozen
@@ -97,6 +109,7 @@ def make_plan(
     transform: Transform | None = None,
     held_back: Collection[str] = (),
     renamed: Mapping[str, Sequence[str]] | None = None,
+    unsettled: Mapping[str, Record] | None = None,
 ) -> Plan:
     """The plan for ``sources`` (selected already) against the target's full listing.
 
@@ -104,7 +117,9 @@ def make_plan(
     ``in_scope`` says which unmatched target spaces the sync may delete; ``held_back``
     are target ids the journal pairs with source spaces left out of this run (by the
     selection), never deleted: the source still holds them. ``renamed`` maps a source
-    id to the names its space had before (a manifest's ``renamed_from``).
+    id to the names its space had before (a manifest's ``renamed_from``);
+    ``unsettled`` maps a source id to the journal's record of its create whose
+    outcome is unknown, whose counterpart by name the evidence must allow.
     """
     wanted = [(space, _transformed(space, transform)) for space in sources]
     matcher = _Matcher(targets, target)
@@ -113,24 +128,37 @@ def make_plan(
         found = matcher.by_id(recorded.get(space.id))
         if found is not None:
             matched[number] = found
+    judged: dict[int, Adoption] = {}
     for number, (space, want) in enumerate(wanted):
         if number not in matched:
             name = want.name if isinstance(want, Space) else space.name
-            found = matcher.by_name(name)
+            earlier = (unsettled or {}).get(space.id)
+            if earlier is None:
+                found = matcher.by_name(name)
+            else:
+                judged[number] = matcher.adopt(name, earlier)
+                found = judged[number].space
             if found is not None:
                 matched[number] = found
     was: dict[int, str] = {}
     for number, (space, _) in enumerate(wanted):
-        for old in (renamed or {}).get(space.id, ()) if number not in matched else ():
+        for old in (renamed or {}).get(space.id, ()) if number not in matched | judged.keys() else ():
             found = matcher.by_name(old)
             if found is not None:
                 matched[number], was[number] = found, old
                 break
     pairs = [
-        _pair(space, want, matched.get(number), target, was.get(number))
+        _judged(_pair(space, want, matched.get(number), target, was.get(number)), judged.get(number))
         for number, (space, want) in enumerate(wanted)
     ]
     for space in targets:
+        if space.id in matcher.refuted:
+            reason = f"not in the source as itself; kept: {matcher.refuted[space.id]}"
+            item = SyncItem(
+                SyncAction.KEEP, SyncOutcome.KEPT, target_id=space.id, target_name=space.name, reason=reason
+            )
+            pairs.append(Pair(item, target=space))
+            continue
         if matcher.taken(space.id) or not in_scope(space):
             continue
         if space.id in held_back:
@@ -175,6 +203,8 @@ class _Matcher:
         for space in targets:
             self._by_name.setdefault(space.name, []).append(space)
         self._taken: set[str] = set()
+        #: spaces bearing the name of an unsettled create that the evidence refutes: why
+        self.refuted: dict[str, str] = {}
 
     def taken(self, target_id: str) -> bool:
         return target_id in self._taken
@@ -188,15 +218,67 @@ class _Matcher:
 
     def by_name(self, name: str) -> Space | None:
         """The first untaken space bearing ``name``, or the form the target stores it in."""
+        found = next(iter(self._untaken(name)), None)
+        if found is not None:
+            self._taken.add(found.id)
+        return found
+
+    def adopt(self, name: str, earlier: Record) -> Adoption:
+        """The untaken spaces bearing ``name`` judged as the result of ``earlier``, a
+        create of unknown outcome (``_evidence.judge``): the one adopted is taken, and
+        every refuted one too (no counterpart of anything, never deleted)."""
+        spaces = self._untaken(name)
+        before = set(earlier.preexisting or ())
+        refused = [
+            f"{s.id} bears the name but bore it already when the write was first sent"
+            for s in spaces
+            if s.id in before
+        ]
+        passed = [s for s in spaces if s.id not in before]
+        adoption = judge(passed, earlier.sent_at, self._store.caller() if passed else None)
+        adoption = attrs.evolve(adoption, refused=(*refused, *adoption.refused))
+        for space in spaces:
+            if adoption.space is None or space.id == adoption.space.id:
+                self._taken.add(space.id)
+            if adoption.space is None:
+                self.refuted[space.id] = (
+                    f"bears the name of {earlier.source_name!r} ({earlier.source_id}), whose create's "
+                    "outcome is unknown, but is not its result"
+                )
+        return adoption
+
+    def _untaken(self, name: str) -> list[Space]:
         stored = self._store.stored_name(name)
         candidates = [
             *self._by_name.get(name, ()),
             *(self._by_name.get(stored, ()) if stored != name else ()),
         ]
-        found = next((s for s in candidates if s.id not in self._taken), None)
-        if found is not None:
-            self._taken.add(found.id)
-        return found
+        return [s for s in candidates if s.id not in self._taken]
+
+
+def _judged(pair: Pair, adoption: Adoption | None) -> Pair:
+    """A source space's pair, once its unsettled create's candidates were judged: the
+    adopted counterpart's reason said (marked where no owner proves it), or, with
+    candidates all refuted, a failure naming them (nothing written: still unknown)."""
+    if adoption is None or (adoption.space is None and not adoption.refused):
+        return pair  # no candidate: planned as any other (a create)
+    if adoption.space is not None:
+        reason = adoption.reason(ADOPTED_HERE, FIRST_SENT)
+        return attrs.evolve(pair, item=attrs.evolve(pair.item, reason=reason))
+    error = (
+        f"an earlier create's outcome is unknown, and the space bearing the name is not its result: "
+        f"{adoption.refusals()}; nothing written, the next run looks again"
+    )
+    item = attrs.evolve(
+        pair.item,
+        action=SyncAction.KEEP,
+        outcome=SyncOutcome.FAILED,
+        target_id=None,
+        target_name=None,
+        changes=(),
+        error=error,
+    )
+    return attrs.evolve(pair, item=item)
 
 
 def _pair(

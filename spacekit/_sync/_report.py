@@ -20,6 +20,7 @@ import attrs
 
 from .._errors import SpacekitError, ValidationError
 from .._migrate import Identity
+from .._migrate._record import ADOPTED
 
 if TYPE_CHECKING:
     from ._saved import SavedPlan
@@ -93,6 +94,12 @@ class SyncItem:
     extra: bool = False
 
     @property
+    def adopted(self) -> bool:
+        """Taken for the result of a create whose answer was lost, on no owner's
+        evidence (the provider gives none): for a person to check (``_evidence``)."""
+        return self.outcome is not SyncOutcome.FAILED and (self.reason or "").startswith(ADOPTED)
+
+    @property
     def label(self) -> str:
         """How the CLI names the pair: the source space, or the target one for a delete."""
         if self.source_name is not None:
@@ -116,6 +123,7 @@ class SyncItem:
             "reason": self.reason,
             "error": self.error,
             "extra": self.extra,
+            "adopted": self.adopted,
         }
 
 
@@ -215,8 +223,10 @@ class SyncReport:
 
     def summary(self) -> str:
         where = f"{self.source} -> {self.target}"
+        adopted = sum(item.adopted for item in self.items)
+        marked = f"; {adopted} {ADOPTED}" if adopted else ""
         if not self.applied:
-            return f"{where}: {plan_line(self.sides)}"
+            return f"{where}: {plan_line(self.sides)}{marked}"
         counts = self.counts
         shown = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
         state = (
@@ -227,7 +237,7 @@ class SyncReport:
         held = self.held_back
         if held or self.unreadable:
             state += f"; {len(held)} delete(s) held back: {self.unreadable or 'not proven gone'}"
-        return f"{where}: synced {len(self.items)} space(s): {shown or 'nothing'}; {state}"
+        return f"{where}: synced {len(self.items)} space(s): {shown or 'nothing'}; {state}{marked}"
 
     def lost(self) -> dict[str, int]:
         """Each field the target cannot hold, and for how many of the source's spaces."""

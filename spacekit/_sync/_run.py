@@ -59,7 +59,7 @@ from .._migrate._plan import (
     patterns,
     selector,
 )
-from .._migrate._record import UNRESOLVED, Action, Outcome, Record, State
+from .._migrate._record import CREATES, UNRESOLVED, Action, Outcome, Record, State
 from .._migrate._report import Identity, MigrationItem
 from .._migrate._run import _restated
 from .._migrate._stores import StoreLike, opened
@@ -156,11 +156,12 @@ def sync(
                 transform=transform,
                 held_back=held_back,
                 renamed=manifest.renames if manifest else None,
+                unsettled=unsettled,
             )
 
         sources = scoped_sources(listed)
         targets = _listed(dst, "target", dst_id)
-        recorded = _recorded(book)
+        recorded, unsettled = _recorded(book), _unsettled(book)
         scoped = {space.id for space in sources}
         held_back = {recorded[s.id] for s in listed if s.id in recorded and s.id not in scoped}
         planned = replan(listed, targets, recorded)
@@ -236,6 +237,17 @@ def _recorded(book: Journal | None) -> dict[str, str]:
         if entry.state is State.DONE or (entry.action is Action.UPDATE and entry.state in UNRESOLVED):
             known[entry.source_id] = entry.target_id
     return known
+
+
+def _unsettled(book: Journal | None) -> dict[str, Record]:
+    """Source id -> the journal's record of its create whose outcome is unknown."""
+    if book is None:
+        return {}
+    return {
+        entry.source_id: entry
+        for entry in book.records()
+        if entry.unsettled and entry.action in CREATES and not entry.source_id.startswith(DELETE_KEY)
+    }
 
 
 def _listed(store: SpaceStore, role: str, who: Identity, *, again: bool = False) -> list[Space]:
