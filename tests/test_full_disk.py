@@ -84,7 +84,11 @@ def test_a_journal_whose_disk_filled_mid_run_opens_and_the_run_resumes(tmp_path:
             migrate(source, target, journal=journal)
         assert max(names(target).values()) == 1
         small_disk.grow()
-        assert unresolved(journal) > 0  # opens (a dry look, from a copy): writes sent, how they ended unknown
+        # Opens (a dry look, from a copy). How many writes were left sent with their outcome
+        # unknown depends on which statement met the full disk: often several, sometimes
+        # none; test_a_journal_filling_its_disk_stops_the_run_and_it_resumes leaves them
+        # deterministically.
+        unresolved(journal)
         verify(source, target, journal=journal)  # opens
         report = migrate(source, target, journal=journal)
         assert report.ok, report.summary()

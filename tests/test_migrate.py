@@ -282,3 +282,21 @@ def test_nothing_is_deleted_on_either_side(source, target):
     migrate(source, target, on_conflict="rename")
     assert names(source) == ["alpha", "beta", "gamma"]
     assert "unrelated" in names(target)
+
+
+def test_a_progress_with_planned_is_told_the_total_once_the_source_is_listed() -> None:
+    source, target = spacekit.connect("memory"), spacekit.connect("memory")
+    for name in ("a", "b", "c"):
+        source.create(name)
+    seen: list[object] = []
+
+    class Bar:
+        def __call__(self, item: object) -> None:
+            seen.append("done")
+
+        def planned(self, count: int) -> None:
+            seen.append(count)
+
+    migrate(source, target, select=["a", "b"], progress=Bar())
+    assert seen.count("done") == 2
+    assert 2 in seen and 3 not in seen  # the selected spaces, not every one listed

@@ -159,7 +159,7 @@ def test_progress_bar_only_on_a_terminal(config: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(_cli.Console, "is_terminal", property(lambda self: True))
     code, _, err = run("migrate", "src", "dst")
-    assert code == 0 and "spaces, 0 failed" in err
+    assert code == 0 and "3/3" in err and "0 failed" in err and "ETA" in err  # the total, once listed
     code, out, err = run("migrate", "src", "dst", "--json")
     assert code == 0 and err == "" and json.loads(out)
 

@@ -31,7 +31,16 @@ from typing import Any, Final
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from .._commands._common import complete_store, journal_option
 from .._errors import ProviderError, SpacekitError, cli_message
@@ -67,9 +76,27 @@ def _console(stderr: bool = False) -> Console:
     )
 
 
+class _Bar:
+    """The migrate bar's callback: a space done; ``planned``: the total, once listed."""
+
+    def __init__(self, bar: Progress, task: TaskID) -> None:
+        self.bar, self.task, self.done, self.failed = bar, task, 0, 0
+
+    def __call__(self, item: MigrationItem) -> None:
+        self.done += 1
+        self.failed += item.outcome is Outcome.FAILED
+        self.bar.update(self.task, advance=1, tally=f"{self.failed} failed")
+
+    def planned(self, count: int) -> None:
+        self.bar.update(self.task, total=count)
+
+
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[MigrationItem], None] | None]:
-    """A progress bar on stderr, if it is a terminal and ``enabled``; yields the callback."""
+    """A progress bar on stderr, if it is a terminal and ``enabled``; yields the callback.
+
+    It counts the spaces done; once the source's listing has ended it shows the total
+    and the time left (ETA) too."""
     console = _console(stderr=True)
     if not enabled or not console.is_terminal:
         yield None
@@ -78,19 +105,14 @@ def _progress(enabled: bool) -> Iterator[Callable[[MigrationItem], None] | None]
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
+        MofNCompleteColumn(),
         TextColumn("{task.fields[tally]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     )
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task("migrating", total=None, tally="")
-        done, failed = 0, 0
-
-        def advance(item: MigrationItem) -> None:
-            nonlocal done, failed
-            done += 1
-            failed += item.outcome is Outcome.FAILED
-            bar.update(task, advance=1, tally=f"{done} spaces, {failed} failed")
-
-        yield advance
+    with Progress(*columns, console=console, transient=True) as bar:
+        yield _Bar(bar, bar.add_task("migrating", total=None, tally=""))
 
 
 def _print_json(data: Any) -> None:

@@ -35,6 +35,7 @@ from ._journal import Journal
 from ._record import Action, Outcome, Record, State
 from ._report import Identity
 from ._stores import canonical_location
+from ._subspaces import set_apart
 
 POLICIES: Final = ("skip", "update", "rename", "fail")
 #: Space fields a migration carries beyond the name, where the target keeps them
@@ -395,8 +396,7 @@ class Planner:
     def _subspaces(self, record: Record, space: Space) -> Record:
         if self.carry_subspaces:
             record.subspaces = space.subspaces
-            record.options = {k: v for k, v in record.options.items() if k != "subspaces"}
-            record.lost = tuple(field for field in record.lost if field != "subspaces")
+            record.options, record.lost = set_apart(record.options, record.lost)
         return record
 
     def _resume(self, record: Record, space: Space, earlier: Record) -> Record:

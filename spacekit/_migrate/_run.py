@@ -93,7 +93,9 @@ def migrate(
     call again resumes an interrupted run without duplicates. ``select`` takes names
     or globs, or a predicate on ``Space``; ``transform`` may return a changed
     ``Space`` (``attrs.evolve``) or None to leave a space out. ``progress`` is called
-    with each finished item. A dry run lists both stores, plans, and writes nothing:
+    with each finished item; if it also has a ``planned(count)`` method, that is called
+    when a listing of the source has ended, with the number of spaces selected so far
+    (a progress bar's total). A dry run lists both stores, plans, and writes nothing:
     not to the target, not to the journal (an existing one is read from a copy). An
     ``AuthenticationError`` or ``PermissionDenied`` that would fail every item stops
     the run and is raised. A second run into the same target on this machine is
@@ -125,7 +127,7 @@ def migrate(
             dst, index, on_conflict=on_conflict, journal=book, transform=transform, carry_subspaces=carry
         )
         items = Items()
-        run = _Passes(src, src_id, choose, planner)
+        run = _Passes(src, src_id, choose, planner, getattr(progress, "planned", None))
         if dry_run:
             _planned(run.records(), items, progress)
         else:
@@ -186,9 +188,15 @@ class _Passes:
     """The source, listed until a listing finds nothing new; planned into records."""
 
     def __init__(
-        self, source: SpaceStore, who: Identity, choose: Callable[[Space], bool], planner: Planner
+        self,
+        source: SpaceStore,
+        who: Identity,
+        choose: Callable[[Space], bool],
+        planner: Planner,
+        planned: Callable[[int], object] | None = None,
     ) -> None:
         self.source, self.who, self.choose, self.planner = source, who, choose, planner
+        self.planned = planned  # told the count once the first listing has ended
         self.seen = Fingerprints()  # every selected source id planned
         self.present = self.seen  # the ids of the last listing
         self.listings = 0
@@ -214,6 +222,8 @@ class _Passes:
                 new += 1
                 yield self.planner.plan(space)
             short = listing.short
+            if self.planned is not None:  # the total so far: later listings may add to it
+                self.planned(len(self.seen))
             shortfalls = shortfalls + 1 if short is not None else 0
             if short is not None and shortfalls >= SHORT_LISTINGS:
                 tally = f"{shortfalls} listings in a row fell short"

@@ -24,8 +24,11 @@ the next run carries what is still missing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .._errors import Conflict, NotFound, PermissionDenied, SpacekitError
-from .._model import Capability, Subspace
+from .._model import Capability, Space, Subspace
 from .._store import SpaceStore
 from ._record import Outcome, Record, State
 
@@ -33,6 +36,17 @@ from ._record import Outcome, Record, State
 def carried(source: SpaceStore, target: SpaceStore) -> bool:
     """Whether a migration from ``source`` to ``target`` carries subspaces one by one."""
     return Capability.SUBSPACES in source.capabilities and Capability.SUBSPACES in target.capabilities
+
+
+def set_apart(options: Mapping[str, Any], lost: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The create options and the lost fields without subspaces: the carrier creates them."""
+    return {k: v for k, v in options.items() if k != "subspaces"}, tuple(f for f in lost if f != "subspaces")
+
+
+def missing(wanted: Space, held: Space) -> tuple[str, ...]:
+    """The exact names of ``wanted``'s subspaces that ``held`` (a listing of the target) lacks."""
+    names = {s.name for s in held.subspaces}
+    return tuple(s.name for s in wanted.subspaces if s.name not in names)
 
 
 class Carrier:

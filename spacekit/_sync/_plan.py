@@ -38,6 +38,7 @@ from .._manifest import toml_string
 from .._migrate._evidence import Adoption, judge
 from .._migrate._plan import Transform, lost_fields
 from .._migrate._record import Record
+from .._migrate._subspaces import missing, set_apart
 from .._model import Capability, Space
 from .._store import SpaceStore
 from ._report import CHANGES, Change, SyncAction, SyncItem, SyncOutcome, SyncReport, TooManyChanges
@@ -110,6 +111,7 @@ def make_plan(
     held_back: Collection[str] = (),
     renamed: Mapping[str, Sequence[str]] | None = None,
     unsettled: Mapping[str, Record] | None = None,
+    carry_subspaces: bool = False,
 ) -> Plan:
     """The plan for ``sources`` (selected already) against the target's full listing.
 
@@ -120,6 +122,8 @@ def make_plan(
     id to the names its space had before (a manifest's ``renamed_from``);
     ``unsettled`` maps a source id to the journal's record of its create whose
     outcome is unknown, whose counterpart by name the evidence must allow.
+    ``carry_subspaces`` (both stores have subspaces, ``_migrate._subspaces.carried``):
+    subspaces are not lost, and a counterpart lacking one (by exact name) is updated.
     """
     wanted = [(space, _transformed(space, transform)) for space in sources]
     matcher = _Matcher(targets, target)
@@ -148,7 +152,10 @@ def make_plan(
                 matched[number], was[number] = found, old
                 break
     pairs = [
-        _judged(_pair(space, want, matched.get(number), target, was.get(number)), judged.get(number))
+        _judged(
+            _pair(space, want, matched.get(number), target, was.get(number), carry_subspaces),
+            judged.get(number),
+        )
         for number, (space, want) in enumerate(wanted)
     ]
     for space in targets:
@@ -282,7 +289,12 @@ def _judged(pair: Pair, adoption: Adoption | None) -> Pair:
 
 
 def _pair(
-    source: Space, want: Space | str | None, found: Space | None, target: SpaceStore, was: str | None = None
+    source: Space,
+    want: Space | str | None,
+    found: Space | None,
+    target: SpaceStore,
+    was: str | None = None,
+    carry_subspaces: bool = False,
 ) -> Pair:
     base = SyncItem(
         SyncAction.KEEP,
@@ -296,18 +308,24 @@ def _pair(
         return Pair(attrs.evolve(base, outcome=SyncOutcome.FAILED, error=want), None, source, found)
     if want is None:
         return Pair(attrs.evolve(base, reason="left out by the transform"), None, source, found)
+    lost = lost_fields(want, target)
+    if carry_subspaces:  # created one by one after their space (``_migrate._subspaces``)
+        lost = set_apart({}, lost)[1]
     if found is None:
         item = attrs.evolve(
             base,
             action=SyncAction.CREATE,
             outcome=SyncOutcome.PLANNED,
             target_name=want.name,
-            lost=lost_fields(want, target),
+            lost=lost,
             error=_cannot(target, Capability.CREATE),
         )
         return Pair(item, want, source, None)
-    changes = differences(want, found, target)
-    lost = lost_fields(want, target)
+    written = differences(want, found, target)
+    changes = written
+    if carry_subspaces and missing(want, found):  # added by the carrier, not by an update
+        held = ", ".join(s.name for s in found.subspaces)
+        changes = (*written, Change("subspaces", held or None, ", ".join(s.name for s in want.subspaces)))
     if not changes:
         return Pair(attrs.evolve(base, lost=lost), want, source, found)
     item = attrs.evolve(
@@ -317,7 +335,7 @@ def _pair(
         changes=changes,
         lost=lost,
         reason=None if was is None else f"renamed from {was!r} (renamed_from)",
-        error=_cannot(target, Capability.UPDATE),
+        error=_cannot(target, Capability.UPDATE) if written else None,
     )
     return Pair(item, want, source, found)
 

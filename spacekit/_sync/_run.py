@@ -63,6 +63,7 @@ from .._migrate._record import CREATES, UNRESOLVED, Action, Outcome, Record, Sta
 from .._migrate._report import Identity, MigrationItem
 from .._migrate._run import _restated
 from .._migrate._stores import StoreLike, opened
+from .._migrate._subspaces import Carrier, carried, set_apart
 from .._model import Space
 from .._store import SpaceStore
 from ._plan import DELETE_KEY, Pair, Plan, check_options, check_safety, make_plan, rename_hints
@@ -157,8 +158,10 @@ def sync(
                 held_back=held_back,
                 renamed=manifest.renames if manifest else None,
                 unsettled=unsettled,
+                carry_subspaces=carry,
             )
 
+        carry = carried(src, dst)
         sources = scoped_sources(listed)
         targets = _listed(dst, "target", dst_id)
         recorded, unsettled = _recorded(book), _unsettled(book)
@@ -206,7 +209,10 @@ def sync(
             transform=transform,
             needed=manifest is None,
         )
-        items = _apply(planned, dst, book, concurrency, progress, recorded, proof)
+        carrier = Carrier(src, dst) if carry else None
+        items = _apply(
+            planned, Writer(dst, TargetIndex(dst), book, carrier), concurrency, progress, recorded, proof
+        )
         mapping = {**recorded, **{i.source_id: i.target_id for i in items if i.source_id and i.target_id}}
         check = functools.partial(_compare, src, src_id, dst, dst_id, mapping, replan)
         mismatches = check()
@@ -293,14 +299,13 @@ def _mismatch(item: SyncItem) -> str:
 
 def _apply(
     plan: Plan,
-    target: SpaceStore,
-    book: Journal | None,
+    writer: Writer,
     concurrency: int,
     progress: Progress | None,
     recorded: Mapping[str, str],
     proof: Proof,
 ) -> list[SyncItem]:
-    index = TargetIndex(target)
+    index = writer.index
     for pair in plan.pairs:
         if pair.target is not None:
             index.add(pair.target.id, pair.target.name)
@@ -308,7 +313,7 @@ def _apply(
                 index.claim(pair.target.id)
         if pair.item.action is SyncAction.CREATE and pair.wanted is not None:
             index.reserve(pair.wanted.name)
-    runner = _Runner(Writer(target, index, book), progress, recorded, proof)
+    runner = _Runner(writer, progress, recorded, proof)
     results: dict[int, SyncItem] = {}
     phases = (SyncAction.DELETE, SyncAction.UPDATE, SyncAction.CREATE, SyncAction.KEEP)
     with ThreadPoolExecutor(concurrency, thread_name_prefix="spacekit-sync") as pool:
@@ -378,18 +383,22 @@ class _Runner:
             description, options = create_arguments(wanted, self.writer.target)
             step.action, step.target_name = Action.CREATE, wanted.name
             step.target_description, step.options = description, options
+            if self.writer.carrier is not None:
+                step.options = set_apart(options, ())[0]
         elif item.action is SyncAction.UPDATE:
             step.action, step.target_name, step.target_description = (
                 Action.UPDATE,
                 wanted.name,
                 wanted.description,
             )
-            step.changes = {change.field: change.after for change in item.changes}
+            step.changes = {c.field: c.after for c in item.changes if c.field != "subspaces"}
             step.target_id = item.target_id
         else:  # keep: the pair is journaled, so that a later rename is followed
             step.action, step.state, step.outcome = Action.SKIP, State.DONE, Outcome.SKIPPED
             step.target_name, step.target_id = item.target_name, item.target_id
             step.journaled = self.recorded.get(source.id) != item.target_id  # a row only if new
+        if self.writer.carrier is not None and item.action is not SyncAction.KEEP:
+            step.subspaces = wanted.subspaces  # a kept pair holds them all (its plan said so)
         written = self.writer.apply(step)
         if written is None:
             return item
