@@ -445,13 +445,13 @@ def case_cli_sync_with_a_listing_that_adds_up_but_misses_exits_5_holding_deletes
     assert "space 200" in left and "Traceback" not in result.output
 
 
-def case_cli_migrate_with_a_target_always_short_exits_5() -> None:
-    server = ShortServer(names(7), page=3, short=Short("count", n=1, times=99))
+def cli_migrate_one_space_into(server: ShortServer) -> Any:
+    """`spacekit migrate source target`: a local source holding "new one", the server the target."""
+    from click.testing import CliRunner
+
+    from spacekit._cli import main
+
     with server.serve() as url, tempfile.TemporaryDirectory() as folder:
-        from click.testing import CliRunner
-
-        from spacekit._cli import main
-
         config = os.path.join(folder, "spacekit.toml")
         with open(config, "w", encoding="utf-8") as out:
             out.write(
@@ -459,18 +459,54 @@ def case_cli_migrate_with_a_target_always_short_exits_5() -> None:
                 f'retries = 0\n[stores.source]\nprovider = "local"\npath = "{folder}/source.db"\n'
             )
         os.chmod(config, 0o600)
-        source = os.path.join(folder, "source.db")
-        with spacekit.connect("local", path=source) as store:
+        with spacekit.connect("local", path=os.path.join(folder, "source.db")) as store:
             store.create("new one")
-        result = CliRunner().invoke(main, ["migrate", "source", "target"], env={"SPACEKIT_CONFIG": config})
+        return CliRunner().invoke(main, ["migrate", "source", "target"], env={"SPACEKIT_CONFIG": config})
+
+
+def case_cli_migrate_with_a_target_always_short_exits_5() -> None:
+    server = ShortServer(names(7), page=3, short=Short("count", n=1, times=99))
+    result = cli_migrate_one_space_into(server)
     assert result.exit_code == 5, result.output
     assert "said 8 space(s), 7 were listed" in result.output
     assert not [line for line in server.log if not line.startswith("GET")]
 
 
+class ShortAfterTheFirstWrite(ShortServer):
+    """Every listing of the target adds up until a space is created; then none does."""
+
+    def answer(self, method: str, path: str, params: dict[str, str], content: bytes) -> tuple[int, Any]:
+        if method == "POST" and self.short is None:
+            self.short, self.listings = Short("count", n=2, times=10**6), 0
+        return super().answer(method, path, params, content)
+
+
+def test_migrate_whose_closing_look_at_the_target_falls_short_is_not_ok() -> None:
+    server = ShortAfterTheFirstWrite(names(4), page=3)
+    with spacekit.connect("memory") as source, server.store() as target:
+        for name in ("new 1", "new 2"):
+            source.create(name)
+        report = spacekit.migrate(source, target, concurrency=1)
+    assert not report.ok
+    assert report.unreadable is not None and "said 8 space(s), 6 were listed" in report.unreadable
+    assert "could not be listed again to confirm it" in report.summary()
+    assert report.to_dict()["unreadable"] == report.unreadable
+    assert sorted(server.names()) == sorted([*names(4), "new 1", "new 2"])  # written once each
+
+
+def case_cli_migrate_whose_closing_look_at_the_target_falls_short_exits_5() -> None:
+    server = ShortAfterTheFirstWrite(names(4), page=3)
+    result = cli_migrate_one_space_into(server)
+    assert result.exit_code == 5, result.output
+    assert "could not be listed again to confirm it" in result.output
+    assert short_servers.TOKEN not in result.output
+    assert server.names().count("new one") == 1
+
+
 @pytest.mark.parametrize(
     "case",
     [
+        case_cli_migrate_whose_closing_look_at_the_target_falls_short_exits_5,
         case_cli_sync_with_a_source_always_short_exits_5_and_deletes_nothing,
         case_cli_sync_with_a_listing_that_adds_up_but_misses_exits_5_holding_deletes_back,
         case_cli_migrate_with_a_target_always_short_exits_5,

@@ -44,7 +44,7 @@ from rich.progress import (
 
 from .._commands._common import complete_store, journal_option
 from .._errors import ProviderError, SpacekitError, cli_message
-from .._exitcodes import INTERRUPTED, OK, PARTIAL, USAGE, exit_code
+from .._exitcodes import INTERRUPTED, OK, PARTIAL, PROVIDER, USAGE, exit_code
 from .._output import table
 from ._plan import POLICIES
 from ._record import Outcome
@@ -241,7 +241,7 @@ def migrate(
         _print_json(report.to_dict())
     else:
         _show_migration(report, verbose)
-    raise click.exceptions.Exit(OK if report.ok else PARTIAL)
+    raise click.exceptions.Exit(OK if report.ok else PROVIDER if report.unreadable else PARTIAL)
 
 
 @click.command("verify")

@@ -216,6 +216,9 @@ class MigrationReport:
     #: what the target, listed again after the writes, holds wrong: each name the run
     #: covers that it holds more times than the source does (with the ids)
     mismatches: tuple[str, ...] = ()
+    #: why the target could not be listed again after the writes (a listing that failed,
+    #: or fell short of its own count every time): the result cannot be confirmed
+    unreadable: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -228,7 +231,7 @@ class MigrationReport:
 
     @property
     def ok(self) -> bool:
-        return self.complete and not self.failed and not self.mismatches
+        return self.complete and not self.failed and not self.mismatches and self.unreadable is None
 
     def lost_fields(self) -> dict[str, int]:
         """How many spaces lose each field the target cannot hold."""
@@ -254,6 +257,11 @@ class MigrationReport:
         tail = "; lost: " + ", ".join(f"{field} on {n}" for field, n in lost.items()) if lost else ""
         adopted = sum(item.adopted for item in self.items)
         tail += f"; {adopted} {ADOPTED}" if adopted else ""
+        tail += (
+            f"; the target could not be listed again to confirm it: {self.unreadable}"
+            if self.unreadable
+            else ""
+        )
         return f"{self.source} -> {self.target}: {head} ({shown or 'no space'}){tail}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,6 +275,7 @@ class MigrationReport:
             "complete": self.complete,
             "listings": self.listings,
             "mismatches": list(self.mismatches),
+            "unreadable": self.unreadable,
             "counts": self.counts,
             "lost_fields": self.lost_fields(),
             "warnings": list(self.warnings),

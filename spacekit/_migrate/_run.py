@@ -135,7 +135,7 @@ def migrate(
             _apply(run.records(), Writer(dst, index, book, carrier), concurrency, items, progress)
         items.mark_vanished(run.vanished(items))
         warnings = () if run.complete else (run.incomplete(),)
-        mismatches = () if dry_run else _surplus(items, dst, dst_id)
+        mismatches, unreadable = ((), None) if dry_run else _surplus(items, dst)
         return MigrationReport(
             source=src_id,
             target=dst_id,
@@ -148,21 +148,24 @@ def migrate(
             listings=run.listings,
             complete=run.complete,
             mismatches=mismatches,
+            unreadable=unreadable,
         )
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _surplus(items: Items, target: SpaceStore, who: Identity) -> tuple[str, ...]:
+def _surplus(items: Items, target: SpaceStore) -> tuple[tuple[str, ...], str | None]:
     """The closing look at the target: each name the run's items hold there (created,
     updated or found) that the target holds more times than they do, with the ids. A
-    create planned against a look at the target that missed a space is found here."""
+    create planned against a look at the target that missed a space is found here.
+    A target that cannot be listed again (an error, or short of its count every time) is
+    unreadable: the second value says why, and the run is not ok (exit 5, as sync)."""
     wanted = Counter(item.target_name for item in items if item.target_name and item.outcome in _ON_TARGET)
     if not wanted:
-        return ()
+        return (), None
     try:
-        return tuple(until_complete(lambda: over_held(wanted, target.list(), target)))
+        return tuple(until_complete(lambda: over_held(wanted, target.list(), target))), None
     except ProviderError as exc:
-        return (f"the target ({who}) could not be listed again to look for duplicates: {exc.args[0]}",)
+        return (), f"{exc.args[0]}"
 
 
 #: the outcomes of an item whose space the target holds after the run
