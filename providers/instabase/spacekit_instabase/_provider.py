@@ -5,8 +5,8 @@ What the API offers, and so what the store can do:
 - list: ``GET /api/v1/spaces/list`` answers every space at once (no pagination).
   The plugin always asks for profiles, admins and repos, so that each ``Space`` is
   complete; ``list(admin_only=True)`` adds ``get_admin_spaces_only``. The API has
-  no name filter: ``query`` is applied here, client-side, after the whole list
-  came back (case-insensitive "name contains"), hence no ``Capability.SEARCH``.
+  no name filter: ``query`` is applied client-side, by the core's listing guard, after
+  the whole list came back (case-insensitive "name contains"), hence no ``Capability.SEARCH``.
 - get: there is no single-space endpoint; the list is read and the space picked by
   its handle (``repo_owner``, which is the ``Space.id``).
 - create: only Organization Spaces, through ``POST /api/v1/organizations/<org_name>``.
@@ -92,7 +92,7 @@ class InstabaseProvider(Provider):
     """Instabase Spaces: ``Authorization: Bearer <token>``, answers in the v1 envelope.
 
     ``list`` accepts ``admin_only`` (only the spaces the caller administers, or
-    where it administers a Subspace); ``query`` filters by name on our side. ``create``
+    where it administers a Subspace); ``query`` filters by name on our side (the core's listing guard). ``create``
     makes an Organization Space; its handle is ``handle=`` when given, otherwise
     derived from the name (``derive_org_name``); either way it must be 3 to 100
     letters, digits or underscores, checked before any request. A creation is one
@@ -180,10 +180,8 @@ class InstabaseProvider(Provider):
             params["get_admin_spaces_only"] = "True"
         # the engine sends a Response back for every Request (None only after a Space)
         response = cast(Response, (yield Request("GET", LIST_PATH, params=params)))
-        needle = query.casefold() if query else None
-        for space in read_spaces(response):
-            if needle is None or needle in space.name.casefold():
-                yield space
+        # no name filter in the API: the listing guard keeps the names containing ``query``
+        yield from read_spaces(response)
 
     def get(self, space_id: str) -> Operation[Space]:
         response = yield Request("GET", LIST_PATH, params=FULL_VIEW)
